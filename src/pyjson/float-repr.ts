@@ -29,10 +29,12 @@ export function pyFloatRepr(n: number): string {
 }
 
 /**
- * Python `str(int(n))` for an integral JS number (never an exponent: `1e21` → 22 digits).
+ * Python `str(int(n))` for an integral JS number: exact digits, never an exponent
+ * (`1e21` → 22 digits, `2 ** 64` → `18446744073709551616`).
  * `-0` is not an int in Python's eyes; the caller writes it as the float `-0.0`.
  */
 export function pyIntRepr(n: number): string {
-  // String() gives plain digits below 1e21; beyond that the double is an exact integer anyway.
-  return n < 1e21 && n > -1e21 ? String(n) : BigInt(n).toString();
+  // Beyond 2^53 String() prints the shortest round-trip digits padded with zeros
+  // (2**64 -> "18446744073709552000"); Python prints the double's exact value.
+  return n <= Number.MAX_SAFE_INTEGER && n >= -Number.MAX_SAFE_INTEGER ? String(n) : BigInt(n).toString();
 }

@@ -12,6 +12,9 @@ stdout (every line is json.dumps output, so ASCII and newline-free):
          (usually broken) copy. "expected" is json.dumps(json.loads(raw)) as Django writes it.
   {"op": "roundtrip", "text": TEXT}
       -> {"expected": json.dumps(json.loads(TEXT))} or {"error": ERR}
+  {"op": "int_of_float", "text": FLOAT_LITERAL}
+      -> {"expected": json.dumps(int(float(FLOAT_LITERAL)))}: how Python writes an integral float
+         that a program turned into an int, i.e. what an integral JS number must become.
 
 ERR is {"type": exception class name, "msg": message, "pos": position or null}.
 Only the standard library is used; Django is not needed.
@@ -275,6 +278,8 @@ def main():
             generate(req["seed"], req["count"], emit)
         elif req["op"] == "roundtrip":
             emit(roundtrip(req["text"]))
+        elif req["op"] == "int_of_float":
+            emit({"expected": django_dumps(int(float(req["text"])))})
         else:
             raise SystemExit("unknown op: %r" % req["op"])
     out.flush()

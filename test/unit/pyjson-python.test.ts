@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { PyFloat, PyJsonDecodeError, pyDumps, pyLoads, type PyValue } from '../../src/pyjson/index.ts';
+import { PyFloat, PyJsonDecodeError, pyDumps, pyFloatRepr, pyLoads, type PyValue } from '../../src/pyjson/index.ts';
 
 // Debian's interpreter is the one Django runs on; fall back to whatever python3 is on PATH.
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -173,11 +173,17 @@ function pyValueArbitrary(): fc.Arbitrary<PyValue> {
 
 const ourValues = fc.sample(pyValueArbitrary(), { seed: SEED, numRuns: 3000 });
 const ourTexts = ourValues.map((v) => pyDumps(v));
+/** Integral doubles of every magnitude (beyond 2^53 they are not "safe" but still exact ints). */
+const integralDoubles = [
+  ...fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }).map(Math.trunc), { seed: SEED, numRuns: 1000 }),
+  ...Array.from({ length: 1024 }, (_, k) => 2 ** k * (k % 2 === 0 ? 1 : -1.5)).filter(Number.isFinite),
+];
 const requests = [
   { op: 'generate', seed: SEED, count: DOCS },
   ...HANDWRITTEN_VALID.map((text) => ({ op: 'roundtrip', text })),
   ...HANDWRITTEN_INVALID.map((text) => ({ op: 'roundtrip', text })),
   ...ourTexts.map((text) => ({ op: 'roundtrip', text })),
+  ...integralDoubles.map((n) => ({ op: 'int_of_float', text: pyFloatRepr(n) })),
 ];
 const run = spawnSync(PYTHON, [ORACLE], {
   input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n',
@@ -195,7 +201,11 @@ const generated = answers.filter((a) => a.kind !== undefined);
 const rest = answers.filter((a) => a.kind === undefined);
 const validAnswers = rest.slice(0, HANDWRITTEN_VALID.length);
 const invalidAnswers = rest.slice(HANDWRITTEN_VALID.length, HANDWRITTEN_VALID.length + HANDWRITTEN_INVALID.length);
-const ourAnswers = rest.slice(HANDWRITTEN_VALID.length + HANDWRITTEN_INVALID.length);
+const ourAnswers = rest.slice(
+  HANDWRITTEN_VALID.length + HANDWRITTEN_INVALID.length,
+  HANDWRITTEN_VALID.length + HANDWRITTEN_INVALID.length + ourTexts.length,
+);
+const intAnswers = rest.slice(HANDWRITTEN_VALID.length + HANDWRITTEN_INVALID.length + ourTexts.length);
 
 // ---- comparison ---------------------------------------------------------------------------
 
@@ -307,4 +317,13 @@ test(`what pyDumps writes, Python reads and writes back identically ${CONTEXT}`,
 
 test(`our own round trip is the identity on what we write ${CONTEXT}`, () => {
   for (const ours of ourTexts) assert.equal(pyDumps(pyLoads(ours)), ours);
+});
+
+test(`an integral JS number is written as Python writes int() of that float, exact digits ${CONTEXT}`, () => {
+  assert.equal(intAnswers.length, integralDoubles.length);
+  integralDoubles.forEach((n, i) => {
+    const expected = (intAnswers[i] as OracleAnswer).expected;
+    // -0 is the one integral number that stays a float (-0.0); Python's int(-0.0) is 0.
+    if (!Object.is(n, -0)) assert.equal(pyDumps(n), expected, `${n} ${CONTEXT}`);
+  });
 });
