@@ -15,9 +15,9 @@ _FALSE = {"0", "false", "no", "off"}
 def env_str(name, default=None, required=False):
     """Return the variable as a string, or `default` when it is unset."""
     value = os.environ.get(name)
+    if required and not value:
+        raise ImproperlyConfigured("{}: required, but not set (or empty)".format(name))
     if value is None:
-        if required:
-            raise ImproperlyConfigured("{}: required, but not set".format(name))
         return default
     return value
 

@@ -28,16 +28,26 @@ def _error(status, message):
     return JsonResponse({"error": message}, status=status)
 
 
+def _utf8_length(value):
+    """Return the UTF-8 length of a string, or None when it is not a string or holds a lone
+    surrogate (JSON allows "\\ud800"; no database column can store it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return len(value.encode())
+    except UnicodeEncodeError:
+        return None
+
+
 def _registration_error(payload):
     """Return the first problem with a registration body, or None when it is usable."""
     if not isinstance(payload, dict):
         return "request body must be a JSON object"
     for field, limit in (("name", NAME_MAX_CHARS), ("email", EMAIL_MAX_CHARS)):
         value = payload.get(field)
-        if not isinstance(value, str) or not 0 < len(value) <= limit:
+        if not _utf8_length(value) or len(value) > limit:
             return "{} must be a non-empty string of at most {} characters".format(field, limit)
-    password = payload.get("password")
-    if not isinstance(password, str) or not 0 < len(password.encode()) <= PASSWORD_MAX_BYTES:
+    if not 0 < (_utf8_length(payload.get("password")) or 0) <= PASSWORD_MAX_BYTES:
         return "password must be a non-empty string of at most {} bytes in UTF-8".format(PASSWORD_MAX_BYTES)
     return None
 
