@@ -30,7 +30,9 @@
 /** Epoch microseconds (integer) of the current instant. */
 export type Clock = () => number;
 
-export type Dialect = 'mysql' | 'sqlite' | 'postgres';
+import type { Dialect } from './connection.ts';
+
+export type { Dialect };
 
 /** The Python exception a datetime failure stands for (Django would raise it). */
 export type DateTimePythonError = 'TypeError' | 'ValueError' | 'OverflowError';

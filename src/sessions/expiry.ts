@@ -20,8 +20,9 @@
 import { DateTimeError, fromIsoformat, PyDateTime, Timedelta, type DjangoTimezone } from '../db/datetime.ts';
 import { PyFloat, type PyValue } from '../pyjson/types.ts';
 import { SessionExpiryError } from './errors.ts';
+import type { DjangoVersion } from '../config.ts';
 
-export type DjangoVersion = '3.2' | '4.2' | '5.2';
+export type { DjangoVersion };
 
 /** The session key under which the expiry is stored. */
 export const EXPIRY_KEY = '_session_expiry';

@@ -1,0 +1,226 @@
+/**
+ * The `django_session` table: the six statements Django's `db` engine runs (spec §3.3), each one
+ * parameterised, each one a single round trip.
+ *
+ * Why not `knex.raw()` for every call: the session load is on the path of every request that carries a
+ * cookie, and knex's runner (query object, binding positioning, events, response processing) costs
+ * more CPU than the driver call itself. So the statements run straight on the driver, over a
+ * connection borrowed from **knex's pool** (`client.acquireConnection()` / `releaseConnection()`, so
+ * knex's pool limits, validation of dead connections and connection settings all still apply), as
+ * prepared statements: mysql2 `execute`, pg named statements, better-sqlite3 cached `prepare`.
+ *
+ * Django wraps the save in `transaction.atomic()`. One INSERT or UPDATE in autocommit mode is already
+ * its own transaction; atomic() matters in Django only when a request is already inside a transaction
+ * (it adds a savepoint so an IntegrityError does not poison it), which never happens here. Running the
+ * statement bare keeps the guarantee and saves the BEGIN/COMMIT round trips.
+ */
+import { createHash } from 'node:crypto';
+import type { Database, Dialect } from '../../db/connection.ts';
+import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../../db/datetime.ts';
+
+/** A row of `django_session` as stored. */
+export interface SessionRow {
+  sessionKey: string;
+  sessionData: string;
+  expireDate: PyDateTime;
+}
+
+type Params = readonly (string | number)[];
+
+/** Runs one statement; the only place that knows each driver's calling convention. */
+interface Executor {
+  rows(sql: string, params: Params): Promise<Record<string, unknown>[]>;
+  /** Rows matched (MySQL with FOUND_ROWS), changed (SQLite, PostgreSQL: also matched) or inserted. */
+  count(sql: string, params: Params): Promise<number>;
+}
+
+// ---- Drivers ----------------------------------------------------------------------------------
+
+interface MysqlResultHeader {
+  affectedRows: number;
+}
+interface MysqlConnection {
+  execute(sql: string, values: Params, cb: (err: Error | null, result: unknown) => void): void;
+}
+interface PgClient {
+  query(config: { name: string; text: string; values: Params }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+interface SqliteStatement {
+  all(...params: Params): Record<string, unknown>[];
+  run(...params: Params): { changes: number };
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+
+/** Borrow a connection from knex's pool for one call, and always give it back. */
+async function withConnection<C, T>(db: Database, work: (conn: C) => Promise<T> | T): Promise<T> {
+  const client = db.knex.client as { acquireConnection(): Promise<C>; releaseConnection(conn: C): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    return await work(conn);
+  } finally {
+    void client.releaseConnection(conn);
+  }
+}
+
+function mysqlExecutor(db: Database): Executor {
+  const run = (sql: string, params: Params): Promise<unknown> =>
+    withConnection<MysqlConnection, unknown>(
+      db,
+      (conn) => new Promise((resolve, reject) => conn.execute(sql, params, (err, result) => (err ? reject(err) : resolve(result)))),
+    );
+  return {
+    rows: async (sql, params) => (await run(sql, params)) as Record<string, unknown>[],
+    count: async (sql, params) => ((await run(sql, params)) as MysqlResultHeader).affectedRows,
+  };
+}
+
+function postgresExecutor(db: Database): Executor {
+  // `?` placeholders become $1, $2… (none of our statements has a literal '?'). Each distinct text is
+  // a server-side prepared statement, named by a hash of its text: pg reuses a name it has already
+  // prepared on a connection without re-checking the text, so a name must never stand for two texts.
+  const prepared = new Map<string, { name: string; text: string }>();
+  const statementOf = (sql: string): { name: string; text: string } => {
+    let st = prepared.get(sql);
+    if (st === undefined) {
+      let i = 0;
+      const text = sql.replace(/\?/g, () => `$${++i}`);
+      st = { name: `dsb_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+      prepared.set(sql, st);
+    }
+    return st;
+  };
+  const run = (sql: string, params: Params) =>
+    withConnection<PgClient, { rows: Record<string, unknown>[]; rowCount: number | null }>(db, (conn) =>
+      conn.query({ ...statementOf(sql), values: params }),
+    );
+  return {
+    rows: async (sql, params) => (await run(sql, params)).rows,
+    count: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
+  };
+}
+
+function sqliteExecutor(db: Database): Executor {
+  const statements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
+  const statement = (conn: SqliteConnection, sql: string): SqliteStatement => {
+    let byText = statements.get(conn);
+    if (byText === undefined) statements.set(conn, (byText = new Map()));
+    let stmt = byText.get(sql);
+    if (stmt === undefined) byText.set(sql, (stmt = conn.prepare(sql)));
+    return stmt;
+  };
+  return {
+    rows: (sql, params) => withConnection<SqliteConnection, Record<string, unknown>[]>(db, (conn) => statement(conn, sql).all(...params)),
+    count: (sql, params) => withConnection<SqliteConnection, number>(db, (conn) => statement(conn, sql).run(...params).changes),
+  };
+}
+
+function executorFor(db: Database): Executor {
+  switch (db.dialect) {
+    case 'mysql':
+      return mysqlExecutor(db);
+    case 'postgres':
+      return postgresExecutor(db);
+    case 'sqlite':
+      return sqliteExecutor(db);
+  }
+}
+
+// ---- Errors -----------------------------------------------------------------------------------
+
+// MySQL/MariaDB error numbers that mysqlclient (and so Django) reports as IntegrityError.
+const MYSQL_INTEGRITY_ERRNOS = new Set([1022, 1048, 1062, 1169, 1216, 1217, 1451, 1452, 1557, 1586, 1761, 1762, 1859, 3819, 4025]);
+
+/** Whether a driver error is what Django calls an IntegrityError (for `dialect`). */
+export function isIntegrityError(dialect: Dialect, err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { errno?: unknown; code?: unknown };
+  switch (dialect) {
+    case 'mysql':
+      return typeof e.errno === 'number' && MYSQL_INTEGRITY_ERRNOS.has(e.errno);
+    case 'postgres':
+      return typeof e.code === 'string' && e.code.startsWith('23'); // SQLSTATE class 23: integrity constraint violation
+    case 'sqlite':
+      return typeof e.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT');
+  }
+}
+
+// ---- The table --------------------------------------------------------------------------------
+
+export interface SessionTableOptions {
+  /** Default `django_session` (Django's `Session._meta.db_table`). */
+  tableName?: string;
+}
+
+/** The statements of Django's `db` session engine against one table, with Django's datetime handling. */
+export class SessionTable {
+  readonly dialect: Dialect;
+  readonly dates: DbDateTimeAdapter;
+  private readonly exec: Executor;
+  private readonly sql: Record<'load' | 'exists' | 'insert' | 'update' | 'delete' | 'deleteExpired' | 'row', string>;
+
+  constructor(
+    readonly db: Database,
+    readonly timezone: DjangoTimezone,
+    options: SessionTableOptions = {},
+  ) {
+    this.dialect = db.dialect;
+    this.dates = dbDateTimeAdapter(db.dialect, timezone);
+    this.exec = executorFor(db);
+    const quote = (name: string): string => (this.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
+    const t = quote(options.tableName ?? 'django_session');
+    this.sql = {
+      load: `SELECT session_data FROM ${t} WHERE session_key = ? AND expire_date > ?`,
+      exists: `SELECT 1 AS a FROM ${t} WHERE session_key = ? LIMIT 1`,
+      insert: `INSERT INTO ${t} (session_key, session_data, expire_date) VALUES (?, ?, ?)`,
+      update: `UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ?`,
+      delete: `DELETE FROM ${t} WHERE session_key = ?`,
+      deleteExpired: `DELETE FROM ${t} WHERE expire_date < ?`,
+      row: `SELECT session_key, session_data, expire_date FROM ${t} WHERE session_key = ?`,
+    };
+  }
+
+  /** `session_data` of the row under `sessionKey` if it expires after `now`, else null. */
+  async loadData(sessionKey: string, now: PyDateTime): Promise<string | null> {
+    const rows = await this.exec.rows(this.sql.load, [sessionKey, this.dates.toParam(now)]);
+    const data = rows[0]?.session_data;
+    return data === undefined ? null : String(data);
+  }
+
+  /** Whether a row exists under `sessionKey`, expired or not. */
+  async exists(sessionKey: string): Promise<boolean> {
+    return (await this.exec.rows(this.sql.exists, [sessionKey])).length > 0;
+  }
+
+  /** INSERT; a duplicate key surfaces as the driver's integrity error (see isIntegrityError). */
+  async insert(sessionKey: string, sessionData: string, expireDate: PyDateTime): Promise<void> {
+    await this.exec.count(this.sql.insert, [sessionKey, sessionData, this.dates.toParam(expireDate)]);
+  }
+
+  /** UPDATE with no expiry filter; the number of rows matched (0: the row is gone). */
+  update(sessionKey: string, sessionData: string, expireDate: PyDateTime): Promise<number> {
+    return this.exec.count(this.sql.update, [sessionData, this.dates.toParam(expireDate), sessionKey]);
+  }
+
+  /** DELETE one row; a missing row is not an error. */
+  async delete(sessionKey: string): Promise<void> {
+    await this.exec.count(this.sql.delete, [sessionKey]);
+  }
+
+  /** `clearsessions`: DELETE every row with `expire_date < now`; the number deleted. */
+  deleteExpired(now: PyDateTime): Promise<number> {
+    return this.exec.count(this.sql.deleteExpired, [this.dates.toParam(now)]);
+  }
+
+  /** The whole row, as Django's model would read it (for `Session.objects.get`, tools and tests). */
+  async getRow(sessionKey: string): Promise<SessionRow | null> {
+    const row = (await this.exec.rows(this.sql.row, [sessionKey]))[0];
+    if (row === undefined) return null;
+    return {
+      sessionKey: String(row.session_key),
+      sessionData: String(row.session_data),
+      expireDate: this.dates.fromColumn(row.expire_date),
+    };
+  }
+}
