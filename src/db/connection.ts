@@ -216,7 +216,7 @@ function poolConfig(options: PoolOptions): Knex.PoolConfig {
   };
 }
 
-function sqliteConfig(filename: string, url: string): Knex.Config {
+function sqliteConfig(filename: string, url: string, pool: PoolOptions): Knex.Config {
   if (filename !== ':memory:') {
     const dir = dirname(filename);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -229,12 +229,13 @@ function sqliteConfig(filename: string, url: string): Knex.Config {
     connection: { filename },
     useNullAsDefault: true,
     log: KNEX_LOG,
+    acquireConnectionTimeout: pool.acquireTimeoutMillis ?? ACQUIRE_TIMEOUT_MS,
     // One connection: better-sqlite3 is synchronous, and an in-memory database lives and dies with
     // its connection (min 1 keeps it; the pool never reaps below min).
     pool: {
       min: 1,
       max: 1,
-      acquireTimeoutMillis: ACQUIRE_TIMEOUT_MS,
+      acquireTimeoutMillis: pool.acquireTimeoutMillis ?? ACQUIRE_TIMEOUT_MS,
       afterCreate(conn: { pragma(source: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
         try {
           conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
@@ -256,7 +257,7 @@ export function knexConfig(
   pool: PoolOptions = {},
 ): Knex.Config {
   const target = parseDatabaseUrl(url);
-  if (target.dialect === 'sqlite') return sqliteConfig(target.filename, url);
+  if (target.dialect === 'sqlite') return sqliteConfig(target.filename, url, pool);
 
   const common = {
     host: target.host,
