@@ -14,13 +14,23 @@
  *   - Django 3.2 lets an exception escape from decode (a 500) when a correctly signed payload is garbled
  *     *and* the whole string is not base64 either; we answer {} (silently) there too.
  * `decodeStrict` and `inspect` expose the reason instead, for the CLI and tools.
+ *
+ * Speed: the same session_data arrives on every request of a session, and the same dict is often
+ * re-encoded (SESSION_SAVE_EVERY_REQUEST, unchanged saves). Two small bounded caches per codec skip
+ * the expensive steps on repeats:
+ *   - verified: (value:timestamp part) → { signature that verified, serialized text }. A hit still
+ *     compares the presented signature with the cached one in constant time, so no MAC check is
+ *     weakened; it skips the HMAC, base64 and inflate. Only successful decodes are cached, so
+ *     forged input cannot fill it. The text is parsed again on every hit: callers get fresh objects.
+ *   - compressed: serialized text → `[.]b64` payload, skipping zlib on re-encodes of the same dict.
  */
 import { getLogger } from '../log.ts';
-import { pyDictToMap } from '../pyjson/index.ts';
 import { PyFloat, type PyDict, type PyValue, type SessionDict } from '../pyjson/types.ts';
-import { decodePayload, encodePayload } from '../signing/dumps.ts';
-import { BadSignature, SigningError } from '../signing/errors.ts';
-import { JSONSerializer } from '../signing/serializer.ts';
+import { pyDictToMap, pyDumps, pyLoads } from '../pyjson/index.ts';
+import { constantTimeCompare } from '../signing/crypto.ts';
+import { encodePayload, payloadBytes } from '../signing/dumps.ts';
+import { BadSignature, PayloadError, SigningError } from '../signing/errors.ts';
+import { JSONSerializer, type Serializer } from '../signing/serializer.ts';
 import { TimestampSigner } from '../signing/timestamp-signer.ts';
 import { CorruptSessionData, InvalidCodecOptions } from './codec-errors.ts';
 import { legacyDecode, legacyEncode, legacySaltFor } from './legacy.ts';
@@ -43,6 +53,8 @@ export interface SessionCodecOptions {
   djangoVersion?: DjangoVersion;
   /** 3.2's DEFAULT_HASHING_ALGORITHM; 'sha1' (3.2 only) writes the legacy pre-3.1 format. Default 'sha256'. */
   hashingAlgorithm?: 'sha256' | 'sha1';
+  /** Entries in each of the two speed-up caches (see the module comment); 0 turns them off. Default 1024. */
+  cacheSize?: number;
 }
 
 export interface EncodeOptions {
@@ -70,8 +82,49 @@ function isPyDict(value: PyValue): value is PyDict {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof PyFloat) && !(value instanceof Map);
 }
 
+/** The serialized session as text: pyDumps output is ASCII, and Django reads the bytes as latin-1. */
+const TEXT: Serializer<string> = { dumps: (text) => text, loads: (data) => latin1(data) };
+
+function latin1(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+}
+
+/** Largest session_data / serialized text worth caching; bigger ones are rare and would bloat memory. */
+const CACHE_MAX_KEY = 4096;
+const CACHE_MAX_TEXT = 16384;
+
+/** A string-keyed map that forgets its oldest entry when full. */
+class BoundedCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(key, value);
+  }
+}
+
+interface VerifiedEntry {
+  signature: string;
+  text: string;
+  timestamp: number;
+}
+
 function failure(error: Error, warned: boolean): SessionDecodeReport {
   return { data: new Map(), error, warned, format: null };
+}
+
+/** Django's JSONSerializer.loads on text already decoded as latin-1; failures are PayloadError. */
+function parseText(text: string, sessionData: string): PyValue {
+  try {
+    return pyLoads(text);
+  } catch (err) {
+    throw new PayloadError('Payload could not be deserialized', sessionData, 'deserialize', { cause: err });
+  }
 }
 
 export class SessionCodec {
@@ -81,6 +134,8 @@ export class SessionCodec {
   private readonly secretKey: string;
   private readonly legacySalt: string;
   private readonly signer: TimestampSigner;
+  private readonly verified: BoundedCache<VerifiedEntry> | null;
+  private readonly compressed: BoundedCache<string> | null;
 
   constructor(options: SessionCodecOptions) {
     const { secretKey, djangoVersion = '5.2', hashingAlgorithm = 'sha256', keySalt = DEFAULT_SESSION_KEY_SALT } = options;
@@ -108,6 +163,12 @@ export class SessionCodec {
     this.hashingAlgorithm = hashingAlgorithm;
     this.secretKey = secretKey;
     this.legacySalt = options.legacyKeySalt ?? legacySaltFor(keySalt);
+    const cacheSize = options.cacheSize ?? 1024;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new InvalidCodecOptions(`cacheSize must be a non-negative integer, got ${String(cacheSize)}`, 'cacheSize');
+    }
+    this.verified = cacheSize > 0 ? new BoundedCache(cacheSize) : null;
+    this.compressed = cacheSize > 0 ? new BoundedCache(cacheSize) : null;
     const is32 = djangoVersion === '3.2';
     this.signer = new TimestampSigner({
       key: secretKey,
@@ -123,7 +184,12 @@ export class SessionCodec {
   /** Return the session serialized and signed, as Django's `SessionBase.encode` writes it. */
   encode(data: SessionDict | PyDict, options: EncodeOptions = {}): string {
     if (this.hashingAlgorithm === 'sha1') return legacyEncode<PyValue>(data, JSONSerializer, this.secretKey, this.legacySalt);
-    const payload = encodePayload<PyValue>(data, JSONSerializer, true);
+    const text = pyDumps(data);
+    let payload = this.compressed?.get(text);
+    if (payload === undefined) {
+      payload = encodePayload(text, TEXT, true);
+      if (this.compressed && text.length <= CACHE_MAX_TEXT) this.compressed.set(text, payload);
+    }
     return this.signer.signAt(payload, options.timestamp ?? Math.floor(Date.now() / 1000));
   }
 
@@ -143,17 +209,32 @@ export class SessionCodec {
 
   /** Decode and report what happened, without logging. */
   inspect(sessionData: string): SessionDecodeReport {
-    let value: PyValue;
-    let timestamp: number;
+    let verified: { value: PyValue; timestamp: number };
     try {
-      const unsigned = this.signer.unsignTimestamped(sessionData);
-      timestamp = unsigned.timestamp;
-      value = decodePayload<PyValue>(unsigned.value, JSONSerializer, sessionData);
+      verified = this.verifySigned(sessionData);
     } catch (err) {
       if (!(err instanceof SigningError)) throw err; // a bug, not bad data
       return this.djangoVersion === '3.2' ? this.legacyFallback(sessionData, err) : failure(err, err instanceof BadSignature);
     }
-    return this.asSession(value, sessionData, 'signed', timestamp);
+    return this.asSession(verified.value, sessionData, 'signed', verified.timestamp);
+  }
+
+  /** `signing.loads(session_data, salt=key_salt)`, through the verified cache. Throws SigningError. */
+  private verifySigned(sessionData: string): { value: PyValue; timestamp: number } {
+    const at = sessionData.lastIndexOf(this.signer.sep);
+    if (this.verified && at >= 0) {
+      const hit = this.verified.get(sessionData.slice(0, at));
+      if (hit !== undefined && constantTimeCompare(sessionData.slice(at + this.signer.sep.length), hit.signature)) {
+        return { value: parseText(hit.text, sessionData), timestamp: hit.timestamp };
+      }
+    }
+    const { value: payload, timestamp } = this.signer.unsignTimestamped(sessionData);
+    const text = latin1(payloadBytes(payload, sessionData));
+    const value = parseText(text, sessionData);
+    if (this.verified && at <= CACHE_MAX_KEY && text.length <= CACHE_MAX_TEXT && isPyDict(value)) {
+      this.verified.set(sessionData.slice(0, at), { signature: sessionData.slice(at + this.signer.sep.length), text, timestamp });
+    }
+    return { value, timestamp };
   }
 
   /** Django 3.2's decode after `signing.loads` failed with `signedError`. */

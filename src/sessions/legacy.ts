@@ -19,12 +19,14 @@ const LEGACY_SALT_PREFIX = 'django.contrib.sessions';
 const SIGNED_SALT_PREFIX = 'django.contrib.sessions.';
 
 /**
- * The legacy hash salt for a signed-format key salt: `django.contrib.sessions.X` → `django.contrib.sessionsX`
- * (both come from the same class name). Any other key salt cannot be mapped back to a class name;
- * it gets the built-in engines' `django.contrib.sessionsSessionStore`.
+ * The legacy hash salt for a signed-format key salt. Both come from the class: key_salt uses
+ * `__qualname__` (`django.contrib.sessions.Outer.Inner` for a nested class), the legacy hash `__name__`
+ * with no dot (`django.contrib.sessionsInner`), so the class name is the last dotted component.
+ * A key salt not under `django.contrib.sessions.` (a subclass overriding key_salt) says nothing about the
+ * class; it gets the built-in engines' `django.contrib.sessionsSessionStore` (override with legacyKeySalt).
  */
 export function legacySaltFor(keySalt: string): string {
-  const className = keySalt.startsWith(SIGNED_SALT_PREFIX) ? keySalt.slice(SIGNED_SALT_PREFIX.length) : 'SessionStore';
+  const className = keySalt.startsWith(SIGNED_SALT_PREFIX) ? keySalt.slice(keySalt.lastIndexOf('.') + 1) : 'SessionStore';
   return LEGACY_SALT_PREFIX + className;
 }
 

@@ -35,10 +35,10 @@ export function encodePayload<T>(value: T, serializer: Serializer<T>, compress: 
 }
 
 /**
- * Reverse of encodePayload, for text whose signature was already checked. Any failure is a PayloadError
- * (stage base64 / decompress / deserialize) carrying the original error as `cause`.
+ * The serialized bytes inside a verified payload: strip the `.` flag, base64-decode, inflate if flagged.
+ * Failures are PayloadError (stage base64 / decompress) carrying the original error as `cause`.
  */
-export function decodePayload<T>(payload: string, serializer: Serializer<T>, signedValue: string = payload): T {
+export function payloadBytes(payload: string, signedValue: string = payload): Uint8Array {
   const compressed = payload.charCodeAt(0) === 0x2e; // '.'
   let data: Uint8Array;
   try {
@@ -46,19 +46,27 @@ export function decodePayload<T>(payload: string, serializer: Serializer<T>, sig
   } catch (err) {
     throw new PayloadError('Payload is not valid base64', signedValue, 'base64', { cause: err });
   }
-  if (compressed) {
-    try {
-      // No output limit, as in Django: the stream is authenticated, so only a key holder can make a bomb.
-      data = zlibDecompress(data);
-    } catch (err) {
-      throw new PayloadError('Payload is not a valid zlib stream', signedValue, 'decompress', { cause: err });
-    }
+  if (!compressed) return data;
+  try {
+    // No output limit, as in Django: the stream is authenticated, so only a key holder can make a bomb.
+    return zlibDecompress(data);
+  } catch (err) {
+    throw new PayloadError('Payload is not a valid zlib stream', signedValue, 'decompress', { cause: err });
   }
+}
+
+/** Run the serializer over verified bytes; its failure is a PayloadError (stage deserialize). */
+export function deserializePayload<T>(data: Uint8Array, serializer: Serializer<T>, signedValue: string): T {
   try {
     return serializer.loads(data);
   } catch (err) {
     throw new PayloadError('Payload could not be deserialized', signedValue, 'deserialize', { cause: err });
   }
+}
+
+/** Reverse of encodePayload, for text whose signature was already checked. Throws PayloadError. */
+export function decodePayload<T>(payload: string, serializer: Serializer<T>, signedValue: string = payload): T {
+  return deserializePayload(payloadBytes(payload, signedValue), serializer, signedValue);
 }
 
 export interface SignObjectOptions<T> {

@@ -5,9 +5,11 @@ export { constantTimeCompare, deriveHmacKey, saltedHmac, type BytesLike, type Ha
 export {
   DEFAULT_DUMPS_SALT,
   decodePayload,
+  deserializePayload,
   dumps,
   encodePayload,
   loads,
+  payloadBytes,
   signObject,
   unsignObject,
   type DumpsOptions,

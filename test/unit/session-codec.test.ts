@@ -203,6 +203,8 @@ describe('decode', () => {
     assert.ok(variants.length > 1500);
     for (const v of ['4.2', '5.2'] as const) {
       const codec = codecFor(v);
+      // Prime the verified cache with the genuine value: a tampered signature must still fail on a hit.
+      assert.equal(json(codec.decode(AUTH_CPYTHON)), AUTH);
       for (const tampered of variants) {
         const warnings = warningsDuring(() => assert.equal(codec.decode(tampered).size, 0, tampered));
         assert.deepEqual(warnings, ['Session data corrupted'], tampered);
@@ -224,6 +226,40 @@ describe('decode', () => {
     assert.equal(report.format, null);
     assert.ok(report.error instanceof BadSignature);
     assert.deepEqual(warningsDuring(() => codec.inspect('nocolon')), []); // inspect does not log
+  });
+});
+
+describe('caches', () => {
+  it('hand out fresh objects on every decode and never skip the signature check', () => {
+    const codec = codecFor('5.2');
+    const stored = codec.encode(dict('{"cart":[1,2],"n":{"x":1}}'), at);
+    const first = codec.decode(stored);
+    (first.get('cart') as number[]).push(3);
+    first.set('extra', true);
+    const second = codec.decode(stored);
+    assert.equal(json(second), '{"cart":[1,2],"n":{"x":1}}');
+    assert.notEqual(second.get('n'), first.get('n'));
+    const forged = stored.slice(0, stored.lastIndexOf(':') + 1) + 'A'.repeat(43);
+    assert.deepEqual(warningsDuring(() => assert.equal(codec.decode(forged).size, 0)), ['Session data corrupted']);
+  });
+
+  it('give the same bytes as an uncached codec, and can be turned off', () => {
+    const cached = codecFor('5.2');
+    const plain = codecFor('5.2', { cacheSize: 0 });
+    for (const text of ['{}', '{"a":1}', AUTH, AUTH, '{"a":1}']) {
+      const a = cached.encode(dict(text), at);
+      assert.equal(a, plain.encode(dict(text), at));
+      assert.equal(json(plain.decode(a)), json(cached.decode(a)));
+      assert.equal(json(cached.decode(a)), text);
+    }
+    // a tiny cache keeps working as entries are evicted
+    const tiny = codecFor('5.2', { cacheSize: 2 });
+    for (let i = 0; i < 10; i++) {
+      const text = `{"i":${i}}`;
+      assert.equal(json(tiny.decode(tiny.encode(dict(text), at))), text);
+      assert.equal(json(tiny.decode(tiny.encode(dict(text), at))), text);
+    }
+    assert.throws(() => codecFor('5.2', { cacheSize: -1 }), InvalidCodecOptions);
   });
 });
 
