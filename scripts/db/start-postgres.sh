@@ -10,8 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PORT="${PG_PORT:-35432}"
 BASE="$DSB_RUN_DIR/postgres"
-DATA="$BASE/data"
-LOGFILE="$BASE/postgres.log"
 
 find_pg_bin() {
   if [[ -n "${PG_BIN:-}" ]]; then printf '%s\n' "$PG_BIN"; return; fi
@@ -34,13 +32,25 @@ as_server_user() {
 }
 
 mkdir -p "$BASE"
-SOCKDIR="$(short_socket_dir "$BASE/socket" ".s.PGSQL.$PORT.lock")"
-mkdir -p "$SOCKDIR"
+# Where the server's own files live. As root they must be reachable by the postgres account; a
+# checkout under a private home (e.g. /root) is not, so the data then moves to /var/tmp and
+# $BASE/home records where (stop-all.sh reads it).
+PG_HOME="$BASE"
 if [[ "$(id -u)" == 0 ]]; then
-  chown postgres: "$BASE" "$SOCKDIR"
-  as_server_user test -x "$BASE" ||
-    die "the postgres account cannot reach $BASE (a parent directory is not searchable); set DSB_RUN_DIR"
+  chown postgres: "$BASE"
+  if ! as_server_user test -w "$BASE"; then
+    PG_HOME="/var/tmp/dsb-postgres-$(printf '%s' "$BASE" | sha1sum | cut -c1-12)"
+    mkdir -p "$PG_HOME"
+    chown postgres: "$PG_HOME"
+    log "note: the postgres account cannot reach $BASE; the server's files live in $PG_HOME"
+  fi
 fi
+echo "$PG_HOME" >"$BASE/home"
+DATA="$PG_HOME/data"
+LOGFILE="$PG_HOME/postgres.log"
+SOCKDIR="$(short_socket_dir "$PG_HOME/socket" ".s.PGSQL.$PORT.lock")"
+mkdir -p "$SOCKDIR"
+if [[ "$(id -u)" == 0 ]]; then chown postgres: "$SOCKDIR"; fi
 
 running() { as_server_user "$PG_BIN/pg_isready" -q -h "$SOCKDIR" -p "$PORT"; }
 
@@ -48,8 +58,8 @@ if [[ ! -f "$DATA/PG_VERSION" ]]; then
   log "initialising PostgreSQL data directory in $DATA"
   # C.UTF-8 exists on every glibc system; an unset locale would give SQL_ASCII databases.
   as_server_user "$PG_BIN/initdb" -D "$DATA" -U postgres --encoding=UTF8 --locale=C.UTF-8 \
-    --auth-local=trust --auth-host=scram-sha-256 >"$BASE/initdb.log" 2>&1 ||
-    die "initdb failed; see $BASE/initdb.log"
+    --auth-local=trust --auth-host=scram-sha-256 >"$PG_HOME/initdb.log" 2>&1 ||
+    die "initdb failed; see $PG_HOME/initdb.log"
 fi
 
 if running; then

@@ -14,6 +14,7 @@ if [[ -s "$MARIADB_BASE/mariadb.pid" ]]; then
 fi
 
 PG_BASE="$DSB_RUN_DIR/postgres"
+[[ -s "$PG_BASE/home" ]] && PG_BASE="$(cat "$PG_BASE/home")"
 if [[ -f "$PG_BASE/data/postmaster.pid" ]]; then
   pg_ctl_bin="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}/pg_ctl"
   [[ -x "$pg_ctl_bin" ]] || pg_ctl_bin="$(command -v pg_ctl || true)"
