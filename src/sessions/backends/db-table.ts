@@ -27,6 +27,9 @@ export interface SessionRow {
 
 type Params = readonly (string | number)[];
 
+/** An `expire_date` already in the database's format (see SessionTable.expireDateParam). */
+export type ExpireDateParam = string & { readonly __expireDateParam: unique symbol };
+
 /** Runs one statement; the only place that knows each driver's calling convention. */
 interface Executor {
   rows(sql: string, params: Params): Promise<Record<string, unknown>[]>;
@@ -193,14 +196,23 @@ export class SessionTable {
     return (await this.exec.rows(this.sql.exists, [sessionKey])).length > 0;
   }
 
+  /**
+   * `expire_date` as this database gets it. Separate from insert/update so a value Django's adapter
+   * refuses (an aware datetime with USE_TZ=False: ValueError) fails before the statement, not as a
+   * database error (which save() would report as UpdateError).
+   */
+  expireDateParam(expireDate: PyDateTime): ExpireDateParam {
+    return this.dates.toParam(expireDate) as ExpireDateParam;
+  }
+
   /** INSERT; a duplicate key surfaces as the driver's integrity error (see isIntegrityError). */
-  async insert(sessionKey: string, sessionData: string, expireDate: PyDateTime): Promise<void> {
-    await this.exec.count(this.sql.insert, [sessionKey, sessionData, this.dates.toParam(expireDate)]);
+  async insert(sessionKey: string, sessionData: string, expireDate: ExpireDateParam): Promise<void> {
+    await this.exec.count(this.sql.insert, [sessionKey, sessionData, expireDate]);
   }
 
   /** UPDATE with no expiry filter; the number of rows matched (0: the row is gone). */
-  update(sessionKey: string, sessionData: string, expireDate: PyDateTime): Promise<number> {
-    return this.exec.count(this.sql.update, [sessionData, this.dates.toParam(expireDate), sessionKey]);
+  update(sessionKey: string, sessionData: string, expireDate: ExpireDateParam): Promise<number> {
+    return this.exec.count(this.sql.update, [sessionData, expireDate, sessionKey]);
   }
 
   /** DELETE one row; a missing row is not an error. */

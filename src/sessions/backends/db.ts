@@ -40,10 +40,27 @@ export interface DatabaseSessionSettings extends SessionSettings {
   DEFAULT_HASHING_ALGORITHM?: 'sha256' | 'sha1';
 }
 
-export interface DatabaseSessionStoreOptions extends SessionBaseOptions {
-  /** The session table (shared; see createSessionStoreFactory). */
-  table: SessionTable;
-  codec: SessionDataCodec;
+export type DatabaseSessionStoreOptions = SessionBaseOptions & { codec: SessionDataCodec } & (
+    | {
+        /** The session table, shared by every store (what createSessionStoreFactory passes). */
+        table: SessionTable;
+      }
+    | {
+        /** Or the database: the table is then looked up in a per-database cache. */
+        db: Database;
+      }
+  );
+
+const tableCache = new WeakMap<Database, Map<string, SessionTable>>();
+
+/** One SessionTable per database and time settings, with the system clock (for stores built from `db`). */
+function cachedTable(db: Database, settings: SessionSettings): SessionTable {
+  let byTz = tableCache.get(db);
+  if (byTz === undefined) tableCache.set(db, (byTz = new Map()));
+  const id = `${settings.USE_TZ}|${settings.TIME_ZONE}`;
+  let table = byTz.get(id);
+  if (table === undefined) byTz.set(id, (table = new SessionTable(db, new DjangoTimezone(settings))));
+  return table;
 }
 
 export class DatabaseSessionStore extends SessionBase {
@@ -51,9 +68,16 @@ export class DatabaseSessionStore extends SessionBase {
   readonly codec: SessionDataCodec;
 
   constructor(sessionKey: string | null | undefined, options: DatabaseSessionStoreOptions) {
-    super(sessionKey, { settings: options.settings, timezone: options.timezone ?? options.table.timezone });
-    this.table = options.table;
+    const table = 'table' in options ? options.table : cachedTable(options.db, options.settings);
+    super(sessionKey, { settings: options.settings, timezone: options.timezone ?? table.timezone });
+    this.table = table;
     this.codec = options.codec;
+  }
+
+  /** `SessionStore.clear_expired()` as a class method: delete every expired row; the number deleted. */
+  static clearExpired(options: { db: Database; settings: SessionSettings; timezone?: DjangoTimezone }): Promise<number> {
+    const timezone = options.timezone ?? new DjangoTimezone(options.settings);
+    return new SessionTable(options.db, timezone).deleteExpired(timezone.now());
   }
 
   /** `SessionBase.encode`: the session serialized and signed. */
@@ -101,7 +125,7 @@ export class DatabaseSessionStore extends SessionBase {
     // Django's create_model_instance(): key, then session_data, then expire_date, in that order.
     const key = await this._getOrCreateSessionKey();
     const sessionData = this.codec.encode(data);
-    const expireDate = await this.getExpiryDate();
+    const expireDate = this.table.expireDateParam(await this.getExpiryDate());
     if (mustCreate) {
       try {
         await this.table.insert(key, sessionData, expireDate);
@@ -162,8 +186,9 @@ export class SessionManager {
       return;
     }
     const encoded = this.codec.encode(data);
-    if ((await this.table.update(sessionKey, encoded, expireDate)) === 0) {
-      await this.table.insert(sessionKey, encoded, expireDate);
+    const expire = this.table.expireDateParam(expireDate);
+    if ((await this.table.update(sessionKey, encoded, expire)) === 0) {
+      await this.table.insert(sessionKey, encoded, expire);
     }
   }
 }
