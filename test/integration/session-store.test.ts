@@ -204,7 +204,7 @@ function suite(dbName: TestDatabaseName, variant: Variant): void {
       const victim = sessions(null);
       await victim.set('secret', 'x');
       await victim.save();
-      for (const cookie of ['1', 'unknownkey12345', `${victim.sessionKey}'; --`]) {
+      for (const cookie of ['1', 'unknownkey12345', `${victim.sessionKey}'; --`, '😀😀😀😀😀😀😀😀', 'nul\0byte-key', 'x'.repeat(1240)]) {
         const s = sessions(cookie);
         assert.equal(await s.get('secret'), null);
         await s.set('mine', 1);

@@ -184,8 +184,18 @@ export class SessionTable {
     };
   }
 
+  /**
+   * PostgreSQL text cannot hold NUL, so no row has such a key, and the driver would fail on the
+   * parameter (Django's psycopg2 raises ValueError there: a 500 for a crafted cookie). We answer
+   * "no such row" instead, which is what every other database says.
+   */
+  private unstorable(sessionKey: string): boolean {
+    return this.dialect === 'postgres' && sessionKey.includes('\0');
+  }
+
   /** `session_data` of the row under `sessionKey` if it expires after `now`, else null. */
   async loadData(sessionKey: string, now: PyDateTime): Promise<string | null> {
+    if (this.unstorable(sessionKey)) return null;
     const rows = await this.exec.rows(this.sql.load, [sessionKey, this.dates.toParam(now)]);
     const data = rows[0]?.session_data;
     return data === undefined ? null : String(data);
@@ -193,6 +203,7 @@ export class SessionTable {
 
   /** Whether a row exists under `sessionKey`, expired or not. */
   async exists(sessionKey: string): Promise<boolean> {
+    if (this.unstorable(sessionKey)) return false;
     return (await this.exec.rows(this.sql.exists, [sessionKey])).length > 0;
   }
 
@@ -211,12 +222,14 @@ export class SessionTable {
   }
 
   /** UPDATE with no expiry filter; the number of rows matched (0: the row is gone). */
-  update(sessionKey: string, sessionData: string, expireDate: ExpireDateParam): Promise<number> {
+  async update(sessionKey: string, sessionData: string, expireDate: ExpireDateParam): Promise<number> {
+    if (this.unstorable(sessionKey)) return 0;
     return this.exec.count(this.sql.update, [sessionData, expireDate, sessionKey]);
   }
 
   /** DELETE one row; a missing row is not an error. */
   async delete(sessionKey: string): Promise<void> {
+    if (this.unstorable(sessionKey)) return;
     await this.exec.count(this.sql.delete, [sessionKey]);
   }
 
@@ -227,6 +240,7 @@ export class SessionTable {
 
   /** The whole row, as Django's model would read it (for `Session.objects.get`, tools and tests). */
   async getRow(sessionKey: string): Promise<SessionRow | null> {
+    if (this.unstorable(sessionKey)) return null;
     const row = (await this.exec.rows(this.sql.row, [sessionKey]))[0];
     if (row === undefined) return null;
     return {

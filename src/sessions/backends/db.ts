@@ -20,7 +20,7 @@
  */
 import type { Database } from '../../db/connection.ts';
 import { DjangoTimezone, type PyDateTime } from '../../db/datetime.ts';
-import type { PyDict, SessionDict } from '../../pyjson/types.ts';
+import type { SessionDict } from '../../pyjson/types.ts';
 import { SessionBase, type SaveOptions, type SessionBaseOptions, type SessionSettings } from '../base.ts';
 import { SessionCodec } from '../codec.ts';
 import { CreateError, UpdateError } from '../errors.ts';
@@ -167,8 +167,8 @@ export class SessionManager {
     readonly codec: SessionDataCodec,
   ) {}
 
-  encode(data: SessionDict | PyDict): string {
-    return this.codec.encode(data instanceof Map ? data : new Map(Object.entries(data)));
+  encode(data: SessionDict): string {
+    return this.codec.encode(data);
   }
 
   /** The row under `sessionKey` (expired or not) with `getDecoded()`, or null. */
