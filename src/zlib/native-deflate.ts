@@ -1,6 +1,7 @@
 /**
  * Loads native/exact-deflate: the system's stock zlib (the libz.so.1 CPython links), isolated from
  * the Chromium zlib inside the node binary. Built by scripts/build-native.mjs; may be absent.
+ * A stale build without `decompress` counts as absent.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,12 @@ import { fileURLToPath } from 'node:url';
 export interface ExactDeflateAddon {
   /** CPython's `zlib.compress(data)`: zlib container, default level (6), wbits 15, memLevel 8. */
   compress(data: Uint8Array): Buffer;
+  /**
+   * CPython's `zlib.decompress(data)`, refusing to produce more than `maxOutputLength` bytes.
+   * Throws an Error whose `code` is Node's: Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR (truncated),
+   * Z_MEM_ERROR, or ERR_BUFFER_TOO_LARGE.
+   */
+  decompress(data: Uint8Array, maxOutputLength: number): Buffer;
   /** `zlibVersion()` of the library the calls really go to. */
   readonly zlibVersion: string;
   /** The file that library was loaded from (from dladdr). */
@@ -26,6 +33,7 @@ function isAddon(value: unknown): value is ExactDeflateAddon {
   const candidate = value as Record<string, unknown>;
   return (
     typeof candidate.compress === 'function' &&
+    typeof candidate.decompress === 'function' &&
     typeof candidate.zlibVersion === 'string' &&
     typeof candidate.libraryPath === 'string'
   );

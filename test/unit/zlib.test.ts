@@ -17,6 +17,7 @@ import { describe, test } from 'node:test';
 import { zlibCompress, zlibDecompress, zlibImplementation, ZlibError } from '../../src/zlib/index.ts';
 import { loadNativeDeflate } from '../../src/zlib/native-deflate.ts';
 import { pakoCompress } from '../../src/zlib/pako-deflate.ts';
+import { nodeInflate, outputLimit, toZlibError } from '../../src/zlib/inflate.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -151,7 +152,7 @@ function buildCorpus(seed: number): Doc[] {
         data = toSessionJson({ a: 'x'.repeat(rng.int(3000)), b: 'ab'.repeat(rng.int(2000)), c: words(rng, rng.int(300)) });
         break;
       case 'sized':
-        data = sessionOfSize(rng, authSession(rng), 150 + rng.int(64 * 1024), rng.next() < 0.5 ? null : ALNUM);
+        data = sessionOfSize(rng, authSession(rng), 200 + rng.int(64 * 1024 - 199), rng.next() < 0.5 ? null : ALNUM);
         break;
     }
     docs.push({ kind, data });
@@ -235,8 +236,12 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
   test('the public zlibCompress uses the native addon when it is built (and it must be in CI)', () => {
     assert.deepEqual(firstMismatches(zlibCompress).slice(0, 5), [], seedNote);
     if (process.env.CI) assert.equal(zlibImplementation.compress, 'native', zlibImplementation.fallbackReason);
-    if (native.ok) assert.deepEqual(zlibImplementation, { compress: 'native', libraryVersion: native.addon.zlibVersion });
-    else assert.equal(zlibImplementation.compress, 'pako');
+    if (native.ok) {
+      assert.deepEqual(zlibImplementation, { compress: 'native', decompress: 'native', libraryVersion: native.addon.zlibVersion });
+    } else {
+      assert.equal(zlibImplementation.compress, 'pako');
+      assert.equal(zlibImplementation.decompress, 'node');
+    }
   });
 
   test("Node's built-in deflate (Chromium zlib) differs, which is why this module exists", (t) => {
@@ -258,28 +263,36 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
   test('the native addon rejects anything but a Uint8Array with a TypeError', () => {
     if (!native.ok) return assert.equal(zlibImplementation.compress, 'pako');
     const compress = native.addon.compress as (data: unknown) => Buffer;
+    const decompress = native.addon.decompress as (data: unknown, limit: number) => Buffer;
     for (const bad of [new Uint16Array(4), 'text', undefined, new ArrayBuffer(4)]) {
       assert.throws(() => compress(bad), TypeError);
+      assert.throws(() => decompress(bad, 100), TypeError);
     }
+    assert.throws(() => decompress(new Uint8Array(4), -1), RangeError);
   });
 
-  test('the native addon works in worker threads, each with its own deflate stream', async () => {
+  test('the native addon works in worker threads, each with its own zlib streams', async () => {
     if (!native.ok) return assert.equal(zlibImplementation.compress, 'pako');
     const sample = corpus.filter((_, i) => i % 10 === 0);
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(workerData.addon);
-      parentPort.postMessage(workerData.docs.map((d) => addon.compress(d)));`;
+      const out = workerData.docs.map((d) => addon.compress(d));
+      const back = out.map((c) => addon.decompress(c, 1 << 30));
+      parentPort.postMessage({ out, back });`;
     const addon = `${REPO}native/exact-deflate/build/Release/exact_deflate.node`;
     const run = () =>
-      new Promise<Uint8Array[]>((resolve, reject) => {
+      new Promise<{ out: Uint8Array[]; back: Uint8Array[] }>((resolve, reject) => {
         const worker = new Worker(code, { eval: true, workerData: { addon, docs: sample.map((d) => d.data) } });
         worker.once('message', resolve);
         worker.once('error', reject);
       });
     const results = await Promise.all([run(), run(), run()]);
-    for (const outputs of results) {
-      sample.forEach((doc, i) => assert.ok(Buffer.from(outputs[i] as Uint8Array).equals(expected[corpus.indexOf(doc)] as Buffer)));
+    for (const { out, back } of results) {
+      sample.forEach((doc, i) => {
+        assert.ok(Buffer.from(out[i] as Uint8Array).equals(expected[corpus.indexOf(doc)] as Buffer));
+        assert.ok(Buffer.from(back[i] as Uint8Array).equals(doc.data));
+      });
     }
   });
 });
@@ -303,8 +316,9 @@ describe('choosing the implementation', () => {
   test('DSB_ZLIB=pako forces the fallback, with the same bytes', () => {
     const result = runProbe({ DSB_ZLIB: 'pako' });
     assert.equal(result.status, 0, result.stderr);
-    const reported = JSON.parse(result.stdout) as { compress: string; libraryVersion: string; out: string };
+    const reported = JSON.parse(result.stdout) as { compress: string; decompress: string; libraryVersion: string; out: string };
     assert.equal(reported.compress, 'pako');
+    assert.equal(reported.decompress, 'node');
     assert.match(reported.libraryVersion, /^pako \d+\.\d+\.\d+$/);
     assert.equal(reported.out, (expected[sampleIndex] as Buffer).toString('base64'));
   });
@@ -329,101 +343,130 @@ describe('choosing the implementation', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('zlibDecompress', () => {
-  test('round-trips every document of the corpus', () => {
-    corpus.forEach((doc, i) => {
-      assert.ok(Buffer.from(zlibDecompress(expected[i] as Buffer)).equals(doc.data), `#${i} ${doc.kind} ${seedNote}`);
-    });
-  });
+type Inflate = (data: Uint8Array, maxOutputLength?: number) => Uint8Array;
 
-  test('reads zlib streams made with other settings (any valid stream, whoever wrote it)', () => {
-    const docs = corpus.filter((_, i) => i % 50 === 0);
-    const settings = [
-      { level: 0 },
-      { level: 1 },
-      { level: 9 },
-      { windowBits: 9 },
-      { memLevel: 1 },
-      { strategy: zc.Z_HUFFMAN_ONLY },
-      { strategy: zc.Z_RLE },
-      { strategy: zc.Z_FIXED },
-    ];
-    for (const doc of docs) {
-      for (const options of settings) {
-        assert.ok(Buffer.from(zlibDecompress(deflateSync(doc.data, options))).equals(doc.data), JSON.stringify(options));
-      }
+/** The two decompressors behind zlibDecompress, with its error mapping, so each is checked on its own. */
+function viaLimit(inflate: (data: Uint8Array, limit: number) => Uint8Array): Inflate {
+  return (data, maxOutputLength) => {
+    const limit = outputLimit(maxOutputLength);
+    try {
+      return inflate(data, limit);
+    } catch (error) {
+      throw toZlibError(error, limit);
     }
-  });
+  };
+}
 
-  test('accepts and rejects exactly what CPython zlib.decompress does, with the same output', () => {
-    const rng = makeRng(SEED ^ 0x5eed);
-    const sources = expected.filter((_, i) => i % 7 === 0 && (corpus[i] as Doc).data.length > 0);
-    const cases: Buffer[] = [Buffer.alloc(0), Buffer.from([0x78]), Buffer.from([0x78, 0x9c]), Buffer.from('not zlib at all')];
-    for (const stream of sources) {
-      const flipped = Buffer.from(stream);
-      const at = rng.int(flipped.length);
-      flipped[at] = (flipped[at] as number) ^ (1 << rng.int(8));
-      cases.push(flipped);
-      cases.push(stream.subarray(0, rng.int(stream.length))); // truncated
-      cases.push(Buffer.concat([stream, Buffer.from(randomText(rng, 1 + rng.int(9), ALNUM))])); // trailing bytes
-      const badChecksum = Buffer.from(stream);
-      badChecksum[badChecksum.length - 1] = (badChecksum[badChecksum.length - 1] as number) ^ 1;
-      cases.push(badChecksum);
-    }
-    const verdicts = runPython(PY_DECOMPRESS, cases);
-    assert.equal(verdicts.length, cases.length);
-    let rejected = 0;
-    cases.forEach((data, i) => {
-      const verdict = verdicts[i] as string;
-      let ours: string;
-      try {
-        ours = `OK ${Buffer.from(zlibDecompress(data)).toString('base64')}`;
-      } catch (error) {
-        assert.ok(error instanceof ZlibError, `case #${i}: ${String(error)}`);
-        // CPython's "Error -5 ...: incomplete or truncated stream" is our 'truncated'; the rest is corrupt data.
-        const pythonSaysTruncated = verdict.startsWith('ERR Error -5 ');
-        assert.equal(error.reason, pythonSaysTruncated ? 'truncated' : 'invalid-data', `case #${i}: ${verdict}`);
-        ours = 'ERR';
-        rejected++;
-      }
-      assert.equal(ours.startsWith('OK') ? ours : 'ERR', verdict.startsWith('OK') ? verdict : 'ERR', `case #${i} ${seedNote}`);
+const decompressors: [string, Inflate][] = [
+  ['zlibDecompress (public API)', zlibDecompress],
+  ['node:zlib inflate fallback', viaLimit(nodeInflate)],
+];
+if (native.ok) decompressors.push(['native addon inflate (system zlib)', viaLimit(native.addon.decompress)]);
+
+/** Mutations of CPython's streams, and CPython's verdict on each: "OK <base64>" or "ERR <message>". */
+const decompressCases: Buffer[] = (() => {
+  const rng = makeRng(SEED ^ 0x5eed);
+  const sources = expected.filter((_, i) => i % 7 === 0 && (corpus[i] as Doc).data.length > 0);
+  const cases: Buffer[] = [Buffer.alloc(0), Buffer.from([0x78]), Buffer.from([0x78, 0x9c]), Buffer.from('not zlib at all')];
+  for (const stream of sources) {
+    const flipped = Buffer.from(stream);
+    const at = rng.int(flipped.length);
+    flipped[at] = (flipped[at] as number) ^ (1 << rng.int(8));
+    cases.push(flipped);
+    cases.push(stream.subarray(0, rng.int(stream.length))); // truncated
+    cases.push(Buffer.concat([stream, Buffer.from(randomText(rng, 1 + rng.int(9), ALNUM))])); // trailing bytes
+    const badChecksum = Buffer.from(stream);
+    badChecksum[badChecksum.length - 1] = (badChecksum[badChecksum.length - 1] as number) ^ 1;
+    cases.push(badChecksum);
+  }
+  return cases;
+})();
+const decompressVerdicts = runPython(PY_DECOMPRESS, decompressCases);
+const zlibWithPresetDictionary = deflateSync(Buffer.from('session'), { dictionary: Buffer.from('session data') });
+const bomb = zlibCompress(new Uint8Array(64 * 1024 * 1024)); // 64 MiB of zeros
+
+for (const [name, inflate] of decompressors) {
+  describe(`decompression: ${name}`, () => {
+    test('round-trips every document of the corpus', () => {
+      corpus.forEach((doc, i) => {
+        assert.ok(Buffer.from(inflate(expected[i] as Buffer)).equals(doc.data), `#${i} ${doc.kind} ${seedNote}`);
+      });
     });
-    assert.ok(rejected > cases.length / 3, `only ${rejected} of ${cases.length} cases were corrupt`);
-  });
 
-  test('corrupt and truncated streams throw ZlibError with a reason and the cause', () => {
-    const stream = expected[corpus.findIndex((doc) => doc.data.length > 2000)] as Buffer;
-    const corrupt = Buffer.from(stream);
-    corrupt[0] = 0x79; // header check fails
-    for (const [data, reason] of [
-      [corrupt, 'invalid-data'],
-      [stream.subarray(0, stream.length - 5), 'truncated'],
-      [Buffer.alloc(0), 'truncated'],
-    ] as const) {
-      assert.throws(() => zlibDecompress(data), (error: unknown) => {
+    test('reads zlib streams made with other settings (any valid stream, whoever wrote it)', () => {
+      const docs = corpus.filter((_, i) => i % 50 === 0);
+      const settings = [
+        { level: 0 },
+        { level: 1 },
+        { level: 9 },
+        { windowBits: 9 },
+        { memLevel: 1 },
+        { strategy: zc.Z_HUFFMAN_ONLY },
+        { strategy: zc.Z_RLE },
+        { strategy: zc.Z_FIXED },
+      ];
+      for (const doc of docs) {
+        for (const options of settings) {
+          assert.ok(Buffer.from(inflate(deflateSync(doc.data, options))).equals(doc.data), JSON.stringify(options));
+        }
+      }
+    });
+
+    test('accepts and rejects exactly what CPython zlib.decompress does, with the same output', () => {
+      let rejected = 0;
+      decompressCases.forEach((data, i) => {
+        const verdict = decompressVerdicts[i] as string;
+        let ours: string;
+        try {
+          ours = `OK ${Buffer.from(inflate(data)).toString('base64')}`;
+        } catch (error) {
+          assert.ok(error instanceof ZlibError, `case #${i}: ${String(error)}`);
+          // CPython's "Error -5 ...: incomplete or truncated stream" is our 'truncated'; the rest is corrupt data.
+          const pythonSaysTruncated = verdict.startsWith('ERR Error -5 ');
+          assert.equal(error.reason, pythonSaysTruncated ? 'truncated' : 'invalid-data', `case #${i}: ${verdict}`);
+          ours = 'ERR';
+          rejected++;
+        }
+        assert.equal(ours, verdict.startsWith('OK') ? verdict : 'ERR', `case #${i} ${seedNote}`);
+      });
+      assert.ok(rejected > decompressCases.length / 3, `only ${rejected} of ${decompressCases.length} cases were corrupt`);
+    });
+
+    test('corrupt and truncated streams throw ZlibError with a reason and the cause', () => {
+      const stream = expected[corpus.findIndex((doc) => doc.data.length > 2000)] as Buffer;
+      const corrupt = Buffer.from(stream);
+      corrupt[0] = 0x79; // header check fails
+      for (const [data, reason] of [
+        [corrupt, 'invalid-data'],
+        [stream.subarray(0, stream.length - 5), 'truncated'],
+        [Buffer.alloc(0), 'truncated'],
+        [zlibWithPresetDictionary, 'invalid-data'],
+      ] as const) {
+        assert.throws(() => inflate(data), (error: unknown) => {
+          assert.ok(error instanceof ZlibError);
+          assert.equal(error.name, 'ZlibError');
+          assert.equal(error.reason, reason);
+          assert.ok(error.cause instanceof Error);
+          return true;
+        });
+      }
+    });
+
+    test('maxOutputLength stops a decompression bomb before it is inflated', () => {
+      assert.ok(bomb.length < 100 * 1024);
+      assert.throws(() => inflate(bomb, 1024 * 1024), (error: unknown) => {
         assert.ok(error instanceof ZlibError);
-        assert.equal(error.name, 'ZlibError');
-        assert.equal(error.reason, reason);
-        assert.ok(error.cause instanceof Error);
+        assert.equal(error.reason, 'output-too-large');
         return true;
       });
-    }
-  });
-
-  test('maxOutputLength stops a decompression bomb before it is inflated', () => {
-    const bomb = zlibCompress(new Uint8Array(64 * 1024 * 1024)); // 64 MiB of zeros
-    assert.ok(bomb.length < 100 * 1024);
-    assert.throws(() => zlibDecompress(bomb, 1024 * 1024), (error: unknown) => {
-      assert.ok(error instanceof ZlibError);
-      assert.equal(error.reason, 'output-too-large');
-      return true;
+      const doc = Buffer.from('{"a":"' + 'b'.repeat(300_000) + '"}'); // more than the addon's scratch buffer
+      const stream = zlibCompress(doc);
+      assert.ok(Buffer.from(inflate(stream, doc.length)).equals(doc)); // exactly at the limit is fine
+      assert.throws(() => inflate(stream, doc.length - 1), ZlibError);
+      assert.throws(() => inflate(stream, 100), ZlibError);
+      assert.equal(inflate(zlibCompress(new Uint8Array(0)), 0).length, 0);
+      assert.throws(() => inflate(zlibCompress(Buffer.from('x')), 0), ZlibError);
+      for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => inflate(stream, bad), RangeError);
     });
-    const doc = Buffer.from('{"a":"' + 'b'.repeat(5000) + '"}');
-    const stream = zlibCompress(doc);
-    assert.equal(zlibDecompress(stream, doc.length).length, doc.length); // exactly at the limit is fine
-    assert.throws(() => zlibDecompress(stream, doc.length - 1), ZlibError);
-    assert.equal(zlibDecompress(zlibCompress(new Uint8Array(0)), 0).length, 0);
-    assert.throws(() => zlibDecompress(zlibCompress(Buffer.from('x')), 0), ZlibError);
-    for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => zlibDecompress(stream, bad), RangeError);
   });
-});
+}

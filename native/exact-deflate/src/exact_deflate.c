@@ -1,6 +1,7 @@
 /*
  * exact_deflate: the bytes of CPython's `zlib.compress(data)`, made by the system's stock zlib
- * (libz.so.1, the library Debian's python3 links), callable from Node.
+ * (libz.so.1, the library Debian's python3 links), callable from Node; and `zlib.decompress(data)`
+ * on the same library, because Node's inflateSync costs several microseconds per call in setup.
  *
  * Why dlopen() and not `-lz`:
  *   The `node` executable exports its bundled Chromium zlib under the standard names (deflate,
@@ -20,13 +21,14 @@
  *   checks sizeof(z_stream), so a layout mismatch fails loudly with Z_VERSION_ERROR.
  *   As a bonus, building needs no zlib1g-dev; only the runtime libz.so.1.
  *
- * Speed: one deflate stream per Node environment (main thread or worker), reused with
- *   deflateReset(), so a call does no malloc/free of zlib's ~270 KB state; output goes to a
- *   reusable scratch buffer and is copied once into the returned Buffer.
+ * Speed: one deflate and one inflate stream per Node environment (main thread or worker), reused
+ *   with deflateReset()/inflateReset(), so a call does no malloc/free of zlib's state (~270 KB for
+ *   deflate); output goes to a reusable scratch buffer and is copied once into the returned Buffer.
  */
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,11 @@ typedef struct {
 enum {
   Z_OK = 0,
   Z_STREAM_END = 1,
+  Z_NEED_DICT = 2,
+  Z_STREAM_ERROR = -2,
+  Z_DATA_ERROR = -3,
+  Z_MEM_ERROR = -4,
+  Z_BUF_ERROR = -5,
   Z_NO_FLUSH = 0,
   Z_FINISH = 4,
   Z_DEFLATED = 8,
@@ -74,6 +81,10 @@ static struct {
   int (*deflateReset)(zlib_stream *strm);
   int (*deflateEnd)(zlib_stream *strm);
   unsigned long (*deflateBound)(zlib_stream *strm, unsigned long sourceLen);
+  int (*inflateInit2_)(zlib_stream *strm, int windowBits, const char *version, int stream_size);
+  int (*inflate)(zlib_stream *strm, int flush);
+  int (*inflateReset)(zlib_stream *strm);
+  int (*inflateEnd)(zlib_stream *strm);
   char path[PATH_MAX]; /* the file the functions really live in (from dladdr) */
   char error[512];     /* non-empty when loading failed */
 } lib;
@@ -105,8 +116,10 @@ static void load_lib(void) {
     return;
   }
   if (!(BIND(handle, zlibVersion) && BIND(handle, deflateInit2_) && BIND(handle, deflate) &&
-        BIND(handle, deflateReset) && BIND(handle, deflateEnd) && BIND(handle, deflateBound))) {
-    snprintf(lib.error, sizeof lib.error, "%s lacks a deflate symbol", LIBZ_SONAME);
+        BIND(handle, deflateReset) && BIND(handle, deflateEnd) && BIND(handle, deflateBound) &&
+        BIND(handle, inflateInit2_) && BIND(handle, inflate) && BIND(handle, inflateReset) &&
+        BIND(handle, inflateEnd))) {
+    snprintf(lib.error, sizeof lib.error, "%s lacks a deflate/inflate symbol", LIBZ_SONAME);
     dlclose(handle);
     return;
   }
@@ -125,21 +138,23 @@ static void load_lib(void) {
 #endif
 }
 
-/* ---- one deflate stream per Node environment ---- */
+/* ---- per Node environment: one deflate stream, one inflate stream, one scratch buffer ---- */
 /* Output space kept per environment; bigger outputs get a one-off buffer, freed at once. */
 enum { SCRATCH_SIZE = 256 * 1024 };
 
 typedef struct {
-  zlib_stream strm;
-  unsigned char scratch[SCRATCH_SIZE];
-} deflater;
+  zlib_stream deflater;
+  zlib_stream inflater;
+  unsigned char scratch[SCRATCH_SIZE]; /* calls are synchronous, so the two streams can share it */
+} env_state;
 
-static void deflater_free(napi_env env, void *data, void *hint) {
+static void env_state_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  deflater *d = data;
-  lib.deflateEnd(&d->strm);
-  free(d);
+  env_state *st = data;
+  lib.deflateEnd(&st->deflater);
+  lib.inflateEnd(&st->inflater);
+  free(st);
 }
 
 static napi_value throw_error(napi_env env, const char *code, const char *message) {
@@ -147,73 +162,182 @@ static napi_value throw_error(napi_env env, const char *code, const char *messag
   return NULL;
 }
 
+/* Point data and length at the Uint8Array in argv[0]; if it is not one, return 0 (TypeError
+   pending). */
+static int get_bytes(napi_env env, size_t argc, napi_value *argv, const char *fn, void **data,
+                     size_t *length) {
+  napi_typedarray_type type;
+  if (argc < 1 ||
+      napi_get_typedarray_info(env, argv[0], &type, length, data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    char message[64];
+    snprintf(message, sizeof message, "%s() expects a Uint8Array", fn);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return 0;
+  }
+  return 1;
+}
+
+/* Give input to a stream in chunks of at most UINT_MAX (its avail_in is 32-bit). */
+static void feed(zlib_stream *strm, const unsigned char **next, size_t *left) {
+  if (strm->avail_in == 0 && *left > 0) {
+    unsigned int n = *left > UINT_MAX ? UINT_MAX : (unsigned int)*left;
+    strm->next_in = *next;
+    strm->avail_in = n;
+    *next += n;
+    *left -= n;
+  }
+}
+
+/* Do not keep pointers into JS buffers that may be collected. */
+static void detach(zlib_stream *strm) {
+  strm->next_in = NULL;
+  strm->avail_in = 0;
+  strm->next_out = NULL;
+  strm->avail_out = 0;
+}
+
 /* compress(data: Uint8Array): Buffer — the zlib stream zlib.compress(data) returns in CPython. */
 static napi_value js_compress(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  deflater *d;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&d) != napi_ok) return NULL;
-
-  napi_typedarray_type type;
-  size_t length = 0;
+  env_state *st;
   void *input = NULL;
-  if (argc < 1 ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &input, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "compress() expects a Uint8Array");
-    return NULL;
-  }
+  size_t length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&st) != napi_ok) return NULL;
+  if (!get_bytes(env, argc, argv, "compress", &input, &length)) return NULL;
+  zlib_stream *strm = &st->deflater;
 
-  size_t bound = lib.deflateBound(&d->strm, length);
-  unsigned char *out = d->scratch;
+  size_t bound = lib.deflateBound(strm, length);
+  unsigned char *out = st->scratch;
   if (bound > SCRATCH_SIZE) {
     out = malloc(bound);
-    if (out == NULL) return throw_error(env, "ERR_ZLIB", "out of memory");
+    if (out == NULL) return throw_error(env, "Z_MEM_ERROR", "out of memory");
   }
-
-  if (lib.deflateReset(&d->strm) != Z_OK) {
-    if (out != d->scratch) free(out);
-    return throw_error(env, "ERR_ZLIB", "deflateReset failed");
+  if (lib.deflateReset(strm) != Z_OK) {
+    if (out != st->scratch) free(out);
+    return throw_error(env, "Z_STREAM_ERROR", "deflateReset failed");
   }
-  /* Feed and drain in chunks of at most UINT_MAX, choosing the flush mode per chunk exactly as
-     CPython's zlib_compress_impl does, so even >4 GiB inputs would give its bytes. */
+  /* Choose the flush mode per input chunk exactly as CPython's zlib_compress_impl does, so even
+     inputs over 4 GiB would give its bytes. The output buffer holds deflateBound(), so deflate
+     never runs out of room. */
   const unsigned char *in_next = input;
   size_t in_left = length;
-  unsigned char *out_next = out;
+  const unsigned char *out_next = out;
   size_t out_left = bound;
   int rc;
   do {
-    if (d->strm.avail_in == 0 && in_left > 0) {
-      unsigned int n = in_left > UINT_MAX ? UINT_MAX : (unsigned int)in_left;
-      d->strm.next_in = in_next;
-      d->strm.avail_in = n;
-      in_next += n;
-      in_left -= n;
-    }
-    if (d->strm.avail_out == 0 && out_left > 0) {
+    feed(strm, &in_next, &in_left);
+    if (strm->avail_out == 0 && out_left > 0) {
       unsigned int n = out_left > UINT_MAX ? UINT_MAX : (unsigned int)out_left;
-      d->strm.next_out = out_next;
-      d->strm.avail_out = n;
+      strm->next_out = (unsigned char *)out_next;
+      strm->avail_out = n;
       out_next += n;
       out_left -= n;
     }
-    rc = lib.deflate(&d->strm, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
+    rc = lib.deflate(strm, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
   } while (rc == Z_OK);
 
   napi_value result = NULL;
   if (rc != Z_STREAM_END) {
     char message[256];
     snprintf(message, sizeof message, "deflate failed (%d): %s", rc,
-             d->strm.msg != NULL ? d->strm.msg : "no message");
-    throw_error(env, "ERR_ZLIB", message);
-  } else if (napi_create_buffer_copy(env, d->strm.total_out, out, NULL, &result) != napi_ok) {
+             strm->msg != NULL ? strm->msg : "no message");
+    throw_error(env, rc == Z_MEM_ERROR ? "Z_MEM_ERROR" : "Z_STREAM_ERROR", message);
+  } else if (napi_create_buffer_copy(env, strm->total_out, out, NULL, &result) != napi_ok) {
     result = NULL; /* an exception is pending */
   }
-  d->strm.next_in = NULL; /* do not keep pointers into a JS buffer that may be collected */
-  d->strm.avail_in = 0;
-  d->strm.next_out = NULL;
-  d->strm.avail_out = 0;
-  if (out != d->scratch) free(out);
+  detach(strm);
+  if (out != st->scratch) free(out);
+  return result;
+}
+
+/*
+ * decompress(data: Uint8Array, maxOutputLength: number): Buffer — CPython's zlib.decompress(data):
+ * wbits 15, bytes after the end of the stream ignored, "incomplete or truncated stream" when the
+ * input ends first. Output beyond maxOutputLength is never produced: inflation stops at
+ * maxOutputLength + 1 bytes and throws. Errors carry Node's zlib codes (Z_DATA_ERROR, Z_BUF_ERROR
+ * for truncation, Z_NEED_DICT, Z_MEM_ERROR) or ERR_BUFFER_TOO_LARGE.
+ */
+static napi_value js_decompress(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  env_state *st;
+  void *input = NULL;
+  size_t length = 0;
+  int64_t max_output = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&st) != napi_ok) return NULL;
+  if (!get_bytes(env, argc, argv, "decompress", &input, &length)) return NULL;
+  if (argc < 2 || napi_get_value_int64(env, argv[1], &max_output) != napi_ok || max_output < 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "decompress() expects maxOutputLength, a non-negative integer");
+    return NULL;
+  }
+  zlib_stream *strm = &st->inflater;
+  if (lib.inflateReset(strm) != Z_OK) {
+    return throw_error(env, "Z_STREAM_ERROR", "inflateReset failed");
+  }
+
+  /* Room for one byte past the limit: producing it is how a too-large output is detected. */
+  size_t want = (uint64_t)max_output >= SIZE_MAX ? SIZE_MAX : (size_t)max_output + 1;
+  unsigned char *out = st->scratch;
+  size_t capacity = want < SCRATCH_SIZE ? want : SCRATCH_SIZE;
+  const unsigned char *in_next = input;
+  size_t in_left = length;
+  size_t produced = 0;
+  const char *code = NULL;
+  const char *message = NULL;
+  for (;;) {
+    feed(strm, &in_next, &in_left);
+    size_t room = capacity - produced;
+    strm->next_out = out + produced;
+    strm->avail_out = room > UINT_MAX ? UINT_MAX : (unsigned int)room;
+    unsigned int offered = strm->avail_out;
+    int rc = lib.inflate(strm, Z_NO_FLUSH);
+    produced += offered - strm->avail_out;
+    if (produced > (uint64_t)max_output) {
+      code = "ERR_BUFFER_TOO_LARGE";
+      message = "decompressed data exceeds maxOutputLength";
+      break;
+    }
+    if (rc == Z_STREAM_END) break;
+    if (rc == Z_NEED_DICT) {
+      code = "Z_NEED_DICT";
+      message = "stream needs a preset dictionary";
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      code = rc == Z_MEM_ERROR ? "Z_MEM_ERROR" : "Z_DATA_ERROR";
+      message = strm->msg != NULL ? strm->msg : "invalid zlib stream";
+      break;
+    }
+    if (strm->avail_in == 0 && in_left == 0 && strm->avail_out > 0) {
+      code = "Z_BUF_ERROR"; /* input used up, stream not finished: what CPython calls error -5 */
+      message = "incomplete or truncated stream";
+      break;
+    }
+    if (produced == capacity) { /* out of room, below the limit: grow towards `want` */
+      size_t grown = capacity > (want - capacity) ? want : capacity * 2;
+      unsigned char *bigger = out == st->scratch ? malloc(grown) : realloc(out, grown);
+      if (bigger == NULL) {
+        code = "Z_MEM_ERROR";
+        message = "out of memory";
+        break;
+      }
+      if (out == st->scratch) memcpy(bigger, out, produced);
+      out = bigger;
+      capacity = grown;
+    }
+  }
+
+  napi_value result = NULL;
+  if (code != NULL) {
+    throw_error(env, code, message);
+  } else if (napi_create_buffer_copy(env, produced, out, NULL, &result) != napi_ok) {
+    result = NULL; /* an exception is pending */
+  }
+  detach(strm);
+  if (out != st->scratch) free(out);
   return result;
 }
 
@@ -223,37 +347,48 @@ static napi_value make_string(napi_env env, const char *text) {
   return value;
 }
 
+static napi_value make_function(napi_env env, const char *name, napi_callback cb, void *data) {
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn) != napi_ok) return NULL;
+  return fn;
+}
+
 NAPI_MODULE_INIT() {
   pthread_once(&lib_once, load_lib);
   if (lib.error[0] != '\0') return throw_error(env, "ERR_EXACT_DEFLATE_UNAVAILABLE", lib.error);
 
-  deflater *d = calloc(1, sizeof *d);
-  if (d == NULL) return throw_error(env, "ERR_ZLIB", "out of memory");
-  int rc = lib.deflateInit2_(&d->strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED, MAX_WBITS,
+  env_state *st = calloc(1, sizeof *st);
+  if (st == NULL) return throw_error(env, "Z_MEM_ERROR", "out of memory");
+  int rc = lib.deflateInit2_(&st->deflater, Z_DEFAULT_COMPRESSION, Z_DEFLATED, MAX_WBITS,
                              DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, lib.zlibVersion(),
                              (int)sizeof(zlib_stream));
+  if (rc == Z_OK) {
+    rc = lib.inflateInit2_(&st->inflater, MAX_WBITS, lib.zlibVersion(), (int)sizeof(zlib_stream));
+    if (rc != Z_OK) lib.deflateEnd(&st->deflater);
+  }
   if (rc != Z_OK) {
-    free(d);
+    free(st);
     char message[128];
-    snprintf(message, sizeof message, "deflateInit2_ failed (%d)", rc);
+    snprintf(message, sizeof message, "deflateInit2_/inflateInit2_ failed (%d)", rc);
     return throw_error(env, "ERR_EXACT_DEFLATE_UNAVAILABLE", message);
   }
-  if (napi_set_instance_data(env, d, deflater_free, NULL) != napi_ok) {
-    lib.deflateEnd(&d->strm);
-    free(d);
+  if (napi_set_instance_data(env, st, env_state_free, NULL) != napi_ok) {
+    env_state_free(env, st, NULL);
     return throw_error(env, "ERR_EXACT_DEFLATE_UNAVAILABLE", "napi_set_instance_data failed");
   }
 
-  napi_value compress;
-  if (napi_create_function(env, "compress", NAPI_AUTO_LENGTH, js_compress, d, &compress) !=
-      napi_ok)
-    return NULL;
   napi_property_descriptor props[] = {
-      {"compress", NULL, NULL, NULL, NULL, compress, napi_enumerable, NULL},
+      {"compress", NULL, NULL, NULL, NULL, make_function(env, "compress", js_compress, st),
+       napi_enumerable, NULL},
+      {"decompress", NULL, NULL, NULL, NULL, make_function(env, "decompress", js_decompress, st),
+       napi_enumerable, NULL},
       {"zlibVersion", NULL, NULL, NULL, NULL, make_string(env, lib.zlibVersion()), napi_enumerable,
        NULL},
       {"libraryPath", NULL, NULL, NULL, NULL, make_string(env, lib.path), napi_enumerable, NULL},
   };
+  for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+    if (props[i].value == NULL) return NULL; /* an exception is pending */
+  }
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;
   return exports;
