@@ -6,7 +6,7 @@
  */
 import type { PasswordHasher } from './base.ts';
 import { getRandomString, UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH } from './common.ts';
-import { UnknownHasherError } from './errors.ts';
+import { InvalidPasswordError, UnknownHasherError } from './errors.ts';
 import { pyLen } from './python.ts';
 import { getHasher, type PasswordHasherConfig } from './registry.ts';
 
@@ -32,6 +32,10 @@ export async function makePassword(
   options: MakePasswordOptions = {},
 ): Promise<string> {
   if (password === null) return UNUSABLE_PASSWORD_PREFIX + getRandomString(UNUSABLE_PASSWORD_SUFFIX_LENGTH);
+  // A guard for JavaScript callers (Django's TypeError): hashing String(1) would succeed silently.
+  if (typeof password !== 'string') {
+    throw new InvalidPasswordError('default', `Password must be a string, got ${typeof password}.`);
+  }
   const hasher = getHasher(options.hasher ?? 'default', config);
   return hasher.encode(password, options.salt || hasher.salt());
 }
