@@ -14,4 +14,4 @@ export {
   type PyDecodeErrorType,
   type PyEncodeErrorType,
 } from './errors.ts';
-export { PyFloat, PY_KEY_ORDER, type PyDict, type PyValue, type SessionDict } from './types.ts';
+export { PyFloat, isPyFloat, PY_KEY_ORDER, type PyDict, type PyValue, type SessionDict } from './types.ts';

@@ -189,6 +189,9 @@ function parseNumber(): PyValue {
   return big <= MAX_SAFE_BIG && big >= MIN_SAFE_BIG ? Number(big) : big;
 }
 
+/** A run of string chars that need no attention: not `"`, not `\`, not a control char. */
+const PLAIN_RUN = /[^"\\\x00-\x1f]*/y;
+
 function hexValue(c: number): number {
   if (c >= DIGIT_0 && c <= DIGIT_9) return c - DIGIT_0;
   if (c >= 0x61 && c <= 0x66) return c - 0x57; // a-f
@@ -205,14 +208,12 @@ function parseString(quoteAt: number): string {
   let out = '';
   let chunkStart = pos;
   for (;;) {
-    let i = pos;
-    let c = 0;
-    while (i < len) {
-      c = src.charCodeAt(i);
-      if (c === QUOTE || c === BACKSLASH || c < 0x20) break;
-      i++;
-    }
+    // The regex engine skips a run of plain chars about twice as fast as a charCodeAt loop.
+    PLAIN_RUN.lastIndex = pos;
+    PLAIN_RUN.test(src);
+    const i = PLAIN_RUN.lastIndex;
     if (i >= len) throw fail('Unterminated string starting at', quoteAt);
+    const c = src.charCodeAt(i);
     if (c === QUOTE) {
       pos = i + 1;
       return out === '' ? src.slice(chunkStart, i) : out + src.slice(chunkStart, i);

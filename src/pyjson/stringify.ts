@@ -7,7 +7,7 @@ import { pyDictKeys } from './dict-order.ts';
 import { PyJsonEncodeError } from './errors.ts';
 import { pyFloatRepr, pyIntRepr } from './float-repr.ts';
 import { MAX_ENCODE_DEPTH, PY_INT_MAX_STR_DIGITS } from './limits.ts';
-import { PyFloat, type PyDict, type PyValue } from './types.ts';
+import { PyFloat, isPyFloat, type PyDict, type PyValue } from './types.ts';
 
 /** Any char that is not printable ASCII, or is `"` or `\`. */
 const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
@@ -135,6 +135,7 @@ function encodeValue(value: PyValue, depth: number): string {
       if (value instanceof Map) return encodeMap(value, depth + 1);
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) return encodeDict(value as PyDict, depth + 1);
+      if (isPyFloat(value)) return pyFloatRepr(value.value); // a PyFloat from another module copy
       throw new EncodeFailure('type', typeNameOf(value));
     }
     default:

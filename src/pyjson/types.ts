@@ -32,6 +32,22 @@ export class PyFloat {
   }
 }
 
+/**
+ * Brand on PyFloat.prototype, in the global symbol registry, so a PyFloat is recognised even when
+ * this module was loaded twice (e.g. once through require and once through import under tsx)
+ * and `instanceof` fails.
+ */
+const PY_FLOAT_BRAND: unique symbol = Symbol.for('django-session-bridge.pyjson.PyFloat');
+Object.defineProperty(PyFloat.prototype, PY_FLOAT_BRAND, { value: true });
+
+/** True for a PyFloat from any copy of this module. */
+export function isPyFloat(value: unknown): value is PyFloat {
+  return (
+    value instanceof PyFloat ||
+    (typeof value === 'object' && value !== null && (value as { [PY_FLOAT_BRAND]?: unknown })[PY_FLOAT_BRAND] === true)
+  );
+}
+
 /** Non-enumerable property holding a dict's key order as parsed, when JS would reorder it. */
 export const PY_KEY_ORDER: unique symbol = Symbol.for('django-session-bridge.pyjson.keyOrder');
 

@@ -12,6 +12,7 @@ import {
   PyJsonDecodeError,
   PyJsonEncodeError,
   PyJsonError,
+  isPyFloat,
   pyDictKeys,
   pyDictToMap,
   pyDumps,
@@ -113,6 +114,15 @@ describe('numbers', () => {
     assert.equal(pyDumps(new PyFloat(2)), '2.0');
     assert.equal(pyDumps(new PyFloat(1e16)), '1e+16');
     assert.equal(pyDumps([NaN, Infinity, -Infinity]), '[NaN,Infinity,-Infinity]');
+  });
+  test('a PyFloat from a second copy of the module is still a float', async () => {
+    // A different URL makes a separate module instance, as a require/import mix under tsx can.
+    const url = new URL('../../src/pyjson/types.ts?second-copy', import.meta.url).href;
+    const copy = (await import(url)) as typeof import('../../src/pyjson/types.ts');
+    assert.notEqual(copy.PyFloat, PyFloat);
+    assert.equal(pyDumps(new copy.PyFloat(2) as PyValue), '2.0');
+    assert.ok(isPyFloat(new copy.PyFloat(2)));
+    assert.equal(isPyFloat({ value: 2 }), false);
   });
   test('bigints of any size are exact', () => {
     assert.equal(pyDumps(2n ** 64n), '18446744073709551616');
