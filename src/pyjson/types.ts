@@ -15,6 +15,7 @@
  *   dict -> PyDict (a plain object). When the parse order differs from what JS gives for
  *           Object.keys (integer-like keys are moved to the front by JS), the parse order is kept
  *           in the non-enumerable PY_KEY_ORDER property; the writer honours it for keys still present.
+ *           Read a parsed dict in Python order with pyDictKeys()/pyDictToMap() (src/pyjson).
  *   Map<string, PyValue> is also accepted by the writer (insertion order), and is what the
  *   session codec uses for the top-level session dict.
  *
