@@ -56,7 +56,7 @@ export function requireLogin<U>(options: RequireLoginOptions<U>): Middleware<Def
     }
     if (user === null) {
       ctx.status = 401;
-      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Content-Type', 'text/html; charset=utf-8');
       ctx.body = '';
       return;
     }
