@@ -155,33 +155,49 @@ function pythonIntText(x: number): string {
   return Math.abs(t) < 1e21 ? String(t === 0 ? 0 : t) : BigInt(t).toString();
 }
 
+/** The attributes of a cookie that do not change from one response to the next. */
+export type CookieAttributes = Pick<SetCookieOptions, 'path' | 'domain' | 'secure' | 'httpOnly' | 'sameSite'>;
+
+/** Writes the `Set-Cookie` value of one cookie for a given value, Max-Age and expires. */
+export type SetCookieWriter = (value: string, maxAge?: number | null, expires?: string | null, now?: number) => string;
+
+/**
+ * Validate a cookie's name and fixed attributes once, and return a writer for its `Set-Cookie` text
+ * (what `formatSetCookie` writes): the fixed parts are joined here, so a request only pays for the
+ * value, expires and Max-Age.
+ */
+export function compileSetCookie(name: string, attributes: CookieAttributes = {}): SetCookieWriter {
+  checkName(name);
+  const { path = '/', domain = null, secure = false, httpOnly = false, sameSite = null } = attributes;
+  validateSameSite(sameSite, name);
+  // Sorted by Python's attribute key; Morsel skips attributes whose value is "".
+  const domainPart = domain ? `; Domain=${checkAttribute('domain', domain, name)}` : '';
+  const httpOnlyPart = httpOnly ? '; HttpOnly' : '';
+  const tail =
+    (path ? `; Path=${checkAttribute('path', path, name)}` : '') +
+    (sameSite ? `; SameSite=${checkAttribute('samesite', sameSite, name)}` : '') +
+    (secure ? '; Secure' : '');
+  const head = `${name}=`;
+
+  return (value, maxAge = null, expiresGiven = null, now) => {
+    let expires = expiresGiven ?? '';
+    let maxAgePart = '';
+    if (maxAge !== null) {
+      maxAgePart = `; Max-Age=${pythonIntText(maxAge)}`;
+      if (!expires) expires = httpDate((now ?? Date.now() / 1000) + maxAge);
+    }
+    const expiresPart = expires ? `; expires=${checkAttribute('expires', expires, name)}` : '';
+    return head + quoteCookieValue(value) + domainPart + expiresPart + httpOnlyPart + maxAgePart + tail;
+  };
+}
+
 /**
  * The `Set-Cookie` value Django sends for `response.set_cookie(name, value, …)` (without the leading
  * space of `Morsel.output(header="")`). Throws CookieError for an illegal name, a bad SameSite or an
  * attribute with `;`/control characters, and RangeError for a non-finite or out-of-range age.
  */
 export function formatSetCookie(name: string, value: string, options: SetCookieOptions = {}): string {
-  checkName(name);
-  const { maxAge = null, path = '/', domain = null, secure = false, httpOnly = false, sameSite = null } = options;
-  validateSameSite(sameSite, name);
-
-  let expires = options.expires ?? '';
-  let maxAgeText: string | null = null;
-  if (maxAge !== null) {
-    maxAgeText = pythonIntText(maxAge);
-    if (!expires) expires = httpDate((options.now ?? Date.now() / 1000) + maxAge);
-  }
-
-  // Sorted by Python's attribute key; Morsel skips attributes whose value is "".
-  let out = `${name}=${quoteCookieValue(value)}`;
-  if (domain) out += `; Domain=${checkAttribute('domain', domain, name)}`;
-  if (expires) out += `; expires=${checkAttribute('expires', expires, name)}`;
-  if (httpOnly) out += '; HttpOnly';
-  if (maxAgeText !== null) out += `; Max-Age=${maxAgeText}`;
-  if (path) out += `; Path=${checkAttribute('path', path, name)}`;
-  if (sameSite) out += `; SameSite=${checkAttribute('samesite', sameSite, name)}`;
-  if (secure) out += '; Secure';
-  return out;
+  return compileSetCookie(name, options)(value, options.maxAge ?? null, options.expires ?? null, options.now);
 }
 
 export interface DeleteCookieOptions {
@@ -236,11 +252,14 @@ function isPyWhitespace(c: number): boolean {
   );
 }
 
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 /**
  * Node hands header values over as latin-1 text (one char per byte); Django decodes the WSGI bytes as
  * UTF-8 with replacement (`get_str_from_wsgi`). Only a header with bytes >= 0x80 needs the decode.
  */
 function asDjangoText(header: string): string {
+  if (ASCII_ONLY.test(header)) return header;
   for (let i = 0; i < header.length; i++) {
     const c = header.charCodeAt(i);
     if (c > 0xff) return header; // not raw header bytes (built in JS): already text
@@ -259,6 +278,8 @@ function asDjangoText(header: string): string {
  */
 export function readRequestCookie(header: string | null | undefined, name: string): string | undefined {
   if (!header) return undefined;
+  // Decoding only rewrites bytes >= 0x80, so an ASCII name absent from the raw header is absent after it.
+  if (name !== '' && header.indexOf(name) === -1 && ASCII_ONLY.test(name)) return undefined;
   const text = asDjangoText(header);
   const n = text.length;
   let valueStart = -1;

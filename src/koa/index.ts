@@ -5,6 +5,7 @@ export { sessionMiddleware, statusOfError } from './session-middleware.ts';
 export type { CreateSessionStore, SessionMiddlewareOptions, SessionMiddlewareSettings } from './types.ts';
 export {
   appendSetCookie,
+  compileSetCookie,
   CookieError,
   EPOCH_HTTP_DATE,
   formatDeleteCookie,
@@ -15,7 +16,9 @@ export {
   SAMESITE_ERROR_MESSAGE,
   unquoteCookieValue,
   validateSameSite,
+  type CookieAttributes,
   type DeleteCookieOptions,
+  type SetCookieWriter,
   type SetCookieOptions,
 } from './cookies.ts';
 export { patchVaryHeaders, patchVaryValue } from './vary.ts';

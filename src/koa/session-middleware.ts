@@ -28,16 +28,16 @@ import type { SessionBase } from '../sessions/base.ts';
 import { SESSION_INTERRUPTED_MESSAGE, SessionInterrupted, UpdateError } from '../sessions/errors.ts';
 import {
   appendSetCookie,
+  compileSetCookie,
   formatDeleteCookie,
-  formatSetCookie,
   httpDate,
   readRequestCookie,
-  validateSameSite,
 } from './cookies.ts';
 import type { SessionMiddlewareOptions, SessionMiddlewareSettings } from './types.ts';
 import { patchVaryHeaders, patchVaryValue } from './vary.ts';
 
 const requestLogger = getLogger('django.request');
+const logger = getLogger('django_session_bridge.koa');
 
 const VARY_COOKIE: readonly string[] = ['Cookie'];
 
@@ -87,12 +87,17 @@ function addErrorHeaders(err: unknown, cookieName: string, patch: ResponsePatch)
 export function sessionMiddleware(options: SessionMiddlewareOptions): Middleware<DefaultState, DefaultContext> {
   const { settings, createStore } = options;
   const name = settings.SESSION_COOKIE_NAME;
-  validateSameSite(settings.SESSION_COOKIE_SAMESITE, name);
-
   // Constant for the life of the app; building it also checks the name and attributes at start-up.
   const deleteCookie = formatDeleteCookie(name, {
     path: settings.SESSION_COOKIE_PATH,
     domain: settings.SESSION_COOKIE_DOMAIN,
+    sameSite: settings.SESSION_COOKIE_SAMESITE,
+  });
+  const writeCookie = compileSetCookie(name, {
+    domain: settings.SESSION_COOKIE_DOMAIN,
+    path: settings.SESSION_COOKIE_PATH,
+    secure: settings.SESSION_COOKIE_SECURE,
+    httpOnly: settings.SESSION_COOKIE_HTTPONLY,
     sameSite: settings.SESSION_COOKIE_SAMESITE,
   });
   const skipSave: (status: number) => boolean =
@@ -122,15 +127,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Middleware
           if (e instanceof UpdateError) throw sessionInterrupted(e);
           throw e;
         }
-        setCookie = formatSetCookie(name, session.sessionKey ?? '', {
-          maxAge,
-          expires,
-          domain: settings.SESSION_COOKIE_DOMAIN,
-          path: settings.SESSION_COOKIE_PATH,
-          secure: settings.SESSION_COOKIE_SECURE,
-          httpOnly: settings.SESSION_COOKIE_HTTPONLY,
-          sameSite: settings.SESSION_COOKIE_SAMESITE,
-        });
+        setCookie = writeCookie(session.sessionKey ?? '', maxAge, expires);
         if (varyWhenSet) varyCookie = true;
       }
     }
@@ -162,9 +159,18 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Middleware
       throw e;
     }
 
-    if (patch !== NO_PATCH && !ctx.headerSent) {
-      if (patch.setCookie !== null) appendSetCookie(ctx.res, name, patch.setCookie);
-      if (patch.varyCookie) patchVaryHeaders(ctx.res, VARY_COOKIE);
+    if (patch !== NO_PATCH) {
+      if (ctx.headerSent) {
+        // The handler wrote to ctx.res itself (Django cannot get here): the save stands, the headers cannot.
+        logger.warning('Session headers not sent: the response headers were already sent', {
+          path: ctx.path,
+          setCookie: patch.setCookie !== null,
+          varyCookie: patch.varyCookie,
+        });
+      } else {
+        if (patch.setCookie !== null) appendSetCookie(ctx.res, name, patch.setCookie);
+        if (patch.varyCookie) patchVaryHeaders(ctx.res, VARY_COOKIE);
+      }
     }
     if (failed) {
       if (patch !== NO_PATCH) addErrorHeaders(error, name, patch);

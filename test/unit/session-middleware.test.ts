@@ -295,6 +295,24 @@ describe('§4.2 consequences', () => {
     assert.equal(h.storage.calls.update, 2);
   });
 
+  it('a handler that already sent the headers itself: the save stands, a warning says the cookie could not go', async () => {
+    const h = await harness(async (ctx) => {
+      await ctx.session.set('a', 1);
+      ctx.respond = false;
+      ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+      ctx.res.end('raw');
+    });
+    logs.length = 0;
+    const r = await h.request();
+    assert.equal(r.body, 'raw');
+    assert.deepEqual(r.setCookie, []);
+    assert.equal(h.storage.rows.size, 1);
+    assert.deepEqual(
+      logs.filter((l) => l.logger === 'django_session_bridge.koa').map((l) => [l.level, l.fields?.setCookie]),
+      [['warning', true]],
+    );
+  });
+
   it('no ctx.session after the handler: the response is left alone', async () => {
     const h = await harness(async (ctx) => {
       await ctx.session.set('a', 1);
