@@ -1,7 +1,7 @@
 /**
  * The exact DDL Django's schema editor emits for the tables we may create, per database, so a table
  * we create is indistinguishable from one `manage.py migrate` created (spec 3.1, 5.9). Verified by
- * test/integration/migrations.test.ts, which introspects a database migrated by Django 3.2 and one
+ * test/integration/migrations.test.ts, which introspects a database migrated by Django 3.2, 4.2 or 5.2 and one
  * migrated by us and compares them.
  */
 import type { Knex } from 'knex';
