@@ -55,7 +55,11 @@ let sharedSqliteDir: string | undefined;
 
 /** Every database this run tests: SQLite always, MariaDB and PostgreSQL when configured. */
 export function testDatabases(): TestDatabase[] {
-  sharedSqliteDir ??= mkdtempSync(join(tmpdir(), 'dsb-sqlite-'));
+  if (sharedSqliteDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'dsb-sqlite-'));
+    sharedSqliteDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const list: TestDatabase[] = [];
   const mariadb = serverUrl('mariadb');
   if (mariadb) list.push({ name: 'mariadb', url: mariadb });
