@@ -551,6 +551,12 @@ describe('security properties', () => {
     await rejectsWith(new PBKDF2PasswordHasher({ iterations: 1 }).encode('a\udc00', 'salt'), InvalidPasswordError);
   });
 
+  test('a stored hash that is not valid Unicode raises, as force_bytes does in constant_time_compare', async () => {
+    const md5 = new MD5PasswordHasher();
+    const encoded = await md5.encode('x', 'a'.repeat(22));
+    await rejectsWith(md5.verify('x', encoded.slice(0, -1) + '\ud83d'), MalformedHashError);
+  });
+
   test('errors carry context but never the password', async () => {
     const error = await rejectsWith(new BCryptPasswordHasher({ rounds: 4 }).encode('secret\0pw', '$2b$04$abcdefghijklmnopqrstuu'), InvalidPasswordError);
     assert.equal(error.context.algorithm, 'bcrypt');

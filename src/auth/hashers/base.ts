@@ -3,7 +3,7 @@
  * Work that costs real CPU (`encode`, `verify`, `hardenRuntime`) is async and runs off the event
  * loop (libuv's thread pool, or bcryptjs's chunked loop), so one login never stalls the server.
  */
-import { getRandomString, SALT_ENTROPY, SALT_LENGTH } from './common.ts';
+import { constantTimeCompare, getRandomString, SALT_ENTROPY, SALT_LENGTH } from './common.ts';
 import { InvalidPasswordError, InvalidSaltError, MalformedHashError } from './errors.ts';
 import { encodeUtf8Strict } from './python.ts';
 
@@ -67,6 +67,15 @@ export abstract class BasePasswordHasher implements PasswordHasher {
     throw what === 'password'
       ? new InvalidPasswordError(this.algorithm, message)
       : new InvalidSaltError(this.algorithm, message);
+  }
+
+  /**
+   * Django's `constant_time_compare(encoded, recomputed)`. Python encodes both to UTF-8 first, so a
+   * stored value that is not valid Unicode (a lone surrogate) raises there instead of comparing.
+   */
+  protected compareEncoded(encoded: string, recomputed: string): boolean {
+    if (encodeUtf8Strict(encoded) === null) throw this.malformed('the stored hash is not valid Unicode');
+    return constantTimeCompare(encoded, recomputed);
   }
 
   protected malformed(reason: string, cause?: unknown): MalformedHashError {

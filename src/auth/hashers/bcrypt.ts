@@ -7,7 +7,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import bcryptjs from 'bcryptjs';
 import { BasePasswordHasher, type DecodedPassword } from './base.ts';
-import { constantTimeCompare } from './common.ts';
 import { InvalidPasswordError } from './errors.ts';
 import { parsePythonInt, pySplit } from './python.ts';
 
@@ -111,7 +110,7 @@ export class BCryptSHA256PasswordHasher extends BasePasswordHasher {
     if (parts.length !== 2) throw this.malformed('expected algorithm$bcrypt-string');
     const [algorithm, data] = parts as [string, string];
     this.checkAlgorithm(algorithm);
-    return constantTimeCompare(encoded, await this.encode(password, data));
+    return this.compareEncoded(encoded, await this.encode(password, data));
   }
 
   override mustUpdate(encoded: string): boolean {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BasePasswordHasher, type DecodedPassword } from './base.ts';
-import { constantTimeCompare, mustUpdateSalt } from './common.ts';
+import { mustUpdateSalt } from './common.ts';
 import { InvalidSaltError } from './errors.ts';
 import { pySplit } from './python.ts';
 
@@ -34,7 +34,7 @@ export abstract class SaltedDigestPasswordHasher extends BasePasswordHasher {
 
   async verify(password: string, encoded: string): Promise<boolean> {
     const decoded = this.decode(encoded);
-    return constantTimeCompare(encoded, await this.encode(password, decoded.salt));
+    return this.compareEncoded(encoded, await this.encode(password, decoded.salt));
   }
 
   override mustUpdate(encoded: string): boolean {
@@ -67,6 +67,6 @@ export class UnsaltedMD5PasswordHasher extends BasePasswordHasher {
 
   async verify(password: string, encoded: string): Promise<boolean> {
     const bare = encoded.length === 37 && encoded.startsWith(UNSALTED_MD5_PREFIX) ? encoded.slice(5) : encoded;
-    return constantTimeCompare(bare, await this.encode(password, ''));
+    return this.compareEncoded(bare, await this.encode(password, ''));
   }
 }

@@ -7,7 +7,7 @@
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { BasePasswordHasher, type DecodedPassword } from './base.ts';
-import { constantTimeCompare, mustUpdateSalt } from './common.ts';
+import { mustUpdateSalt } from './common.ts';
 import { parsePythonInt, pySplit } from './python.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -63,7 +63,7 @@ export class PBKDF2PasswordHasher extends BasePasswordHasher {
   async verify(password: string, encoded: string): Promise<boolean> {
     const decoded = this.decode(encoded);
     const recomputed = await this.encode(password, decoded.salt, decoded.iterations);
-    return constantTimeCompare(encoded, recomputed);
+    return this.compareEncoded(encoded, recomputed);
   }
 
   override mustUpdate(encoded: string): boolean {

@@ -6,7 +6,6 @@
  */
 import { scrypt, type ScryptOptions as NodeScryptOptions } from 'node:crypto';
 import { BasePasswordHasher, type DecodedPassword } from './base.ts';
-import { constantTimeCompare } from './common.ts';
 import { parsePythonInt, pySplit } from './python.ts';
 
 /**
@@ -92,7 +91,7 @@ export class ScryptPasswordHasher extends BasePasswordHasher {
   async verify(password: string, encoded: string): Promise<boolean> {
     const decoded = this.decode(encoded);
     const recomputed = await this.encode(password, decoded.salt, decoded.workFactor, decoded.blockSize, decoded.parallelism);
-    return constantTimeCompare(encoded, recomputed);
+    return this.compareEncoded(encoded, recomputed);
   }
 
   override mustUpdate(encoded: string): boolean {

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { BasePasswordHasher, type DecodedPassword } from './base.ts';
-import { constantTimeCompare } from './common.ts';
 import { InvalidSaltError } from './errors.ts';
 import { SaltedDigestPasswordHasher } from './md5.ts';
 
@@ -34,6 +33,6 @@ export class UnsaltedSHA1PasswordHasher extends BasePasswordHasher {
   }
 
   async verify(password: string, encoded: string): Promise<boolean> {
-    return constantTimeCompare(encoded, await this.encode(password, ''));
+    return this.compareEncoded(encoded, await this.encode(password, ''));
   }
 }
