@@ -333,15 +333,26 @@ const DIGEST_SALTS: readonly (string | null)[] = [null, 'abcdefghijkl', 'sëasä
 
 // --- Malformed and edge-case hashes ----------------------------------------------------------
 
+/** Whether a damaged hash still costs little to check (a '1' can turn bcrypt's 04 into 14). */
+function affordable(encoded: string): boolean {
+  const bcryptRounds = /\$2[a-z]?\$(\d+)\$/.exec(encoded);
+  if (bcryptRounds && Number(bcryptRounds[1]) > 7) return false;
+  const pbkdf2Iterations = /^pbkdf2_sha(?:256|1)\$(\d+)\$/.exec(encoded);
+  if (pbkdf2Iterations && Number(pbkdf2Iterations[1]) > 100_000) return false;
+  return !/[mt]=\d{5,}/.test(encoded);
+}
+
 function mutations(encoded: string, count: number): string[] {
   const palette = ['$', '=', '0', '1', 'a', ',', ' ', 'é', '+', '_', '-', 'v', '/', '\0'];
   const out: string[] = [];
-  for (let i = 0; i < count; i++) {
+  while (out.length < count) {
     const at = between(0, encoded.length - 1);
     const action = between(0, 2);
-    if (action === 0) out.push(encoded.slice(0, at) + encoded.slice(at + 1));
-    else if (action === 1) out.push(encoded.slice(0, at) + pick(palette) + encoded.slice(at + 1));
-    else out.push(encoded.slice(0, at) + pick(palette) + encoded.slice(at));
+    let damaged: string;
+    if (action === 0) damaged = encoded.slice(0, at) + encoded.slice(at + 1);
+    else if (action === 1) damaged = encoded.slice(0, at) + pick(palette) + encoded.slice(at + 1);
+    else damaged = encoded.slice(0, at) + pick(palette) + encoded.slice(at);
+    if (affordable(damaged)) out.push(damaged);
   }
   return out;
 }
@@ -418,6 +429,30 @@ function edgeCases(algorithm: string, encoded: string): string[] {
     default:
       return [];
   }
+}
+
+/**
+ * Argon2 strings assembled from spellings the three argon2 readers disagree on (argon2-cffi's
+ * lenient `extract_parameters`, its 9-character header check, libargon2's strict decoder).
+ */
+function argon2Variants(encoded: string, count: number): string[] {
+  const parts = encoded.split('$');
+  const salt = parts[parts.length - 2] as string;
+  const hash = parts[parts.length - 1] as string;
+  const number = (n: number): string => pick([`${n}`, `${n}`, `0${n}`, ` ${n}`, `+${n}`, `${n}_0`, `${n}x`, '', `-${n}`]);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const variant = pick(['argon2id', 'argon2id', 'argon2i', 'argon2d', 'argon2x', 'argon2', 'Argon2id']);
+    const version = pick(['$v=19', '$v=19', '$v=16', '', '$v=019', '$v=+19', '$v=', '$v=4294967296', '$v=18']);
+    const params = [`m=${number(pick([64, 8, 16, 128]))}`, `t=${number(pick([1, 2]))}`, `p=${number(pick([1, 2, 4]))}`];
+    if (random() < 0.2) params.reverse();
+    if (random() < 0.1) params.push('m=64');
+    if (random() < 0.1) params.pop();
+    const saltText = pick([salt, salt, salt + '=', 'c2FsdA', salt.slice(0, -1), salt + 'A', 'a!bc' + salt, '']);
+    const hashText = pick([hash, hash, hash + '=', hash.slice(0, -1), 'AAAAAA', '', hash + 'A', hash.toLowerCase()]);
+    out.push(`argon2$${variant}${version}$${params.join(',')}$${saltText}$${hashText}`);
+  }
+  return out;
 }
 
 const GENERIC_CASES: readonly string[] = [
@@ -659,7 +694,10 @@ for (const version of ['3.2', '4.2', '5.2'] as const) {
       const corpus: Array<{ encoded: string; password: string }> = [];
       baseSpecs.forEach((spec, i) => {
         const encoded = okValue(bases[i]!, spec.algorithm) as string;
-        for (const e of [encoded, ...edgeCases(spec.algorithm, encoded), ...mutations(encoded, 12)]) corpus.push({ encoded: e, password: basePassword });
+        const variants = spec.algorithm === 'argon2' ? argon2Variants(encoded, 150) : [];
+        for (const e of [encoded, ...edgeCases(spec.algorithm, encoded), ...mutations(encoded, 40), ...variants]) {
+          corpus.push({ encoded: e, password: basePassword });
+        }
       });
       for (const e of GENERIC_CASES) corpus.push({ encoded: e, password: 'password' });
       // plain bcrypt refuses a NUL in the password (pyca/bcrypt raises); bcrypt_sha256 does not care.
