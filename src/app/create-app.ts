@@ -2,7 +2,7 @@
  * The Koa application: the tutorial's `/user/*` routes and the `/auth/*` JSON face of
  * django.contrib.auth, answering exactly as the Django reference site (test/django_site/README.md).
  *
- *   accessLog → djangoErrorPages → sessionMiddleware → authMiddleware → routes
+ *   accessLog → djangoErrorPages → sessionMiddleware → authMiddleware → djangoViewErrors → routes
  *
  * A team that only wants Django's sessions and logins in its own Koa app takes
  * `createBridgeMiddleware()` (the session and auth middleware over one database) and mounts them
@@ -21,7 +21,8 @@ import { sessionMiddleware } from '../koa/session-middleware.ts';
 import { createSessionStoreFactory, type SessionStoreFactory } from '../sessions/backends/db.ts';
 import { accessLog } from './access-log.ts';
 import { authViews } from './auth-views.ts';
-import { djangoErrorPages } from './error-handler.ts';
+import { djangoErrorPages, djangoViewErrors } from './error-handler.ts';
+import { errorPages } from './responses.ts';
 import { routes, type Route } from './router.ts';
 import { TutorialUserTable } from './tutorial/user-table.ts';
 import { tutorialViews } from './tutorial/views.ts';
@@ -106,9 +107,11 @@ export function createApp(options: CreateAppOptions): Koa & { bridge: BridgeMidd
   // Our error pages answer every error; Koa's default logging would print them a second time.
   app.silent = true;
   if (options.accessLog !== false) app.use(accessLog());
-  app.use(djangoErrorPages());
+  const pages = errorPages(options.settings.DJANGO_VERSION);
+  app.use(djangoErrorPages(pages));
   app.use(bridge.session);
   app.use(bridge.auth);
-  app.use(routes(siteRoutes(bridge, options.db, options.testHooks ?? false)));
+  app.use(djangoViewErrors(pages, options.settings.DJANGO_VERSION));
+  app.use(routes(siteRoutes(bridge, options.db, options.testHooks ?? false), pages));
   return Object.assign(app, { bridge });
 }

@@ -7,7 +7,8 @@
  *   HttpResponseBadRequest()  400, empty body
  *   HttpResponseNotAllowed()  405, empty body, `Allow: GET, POST`
  *   the default error views   404 / 400 / 500 pages (DEBUG=False, no templates), the same text in
- *                             3.2, 4.2 and 5.2 (django/views/defaults.py ERROR_PAGE_TEMPLATE)
+ *                             3.2, 4.2 and 5.2 (django/views/defaults.py ERROR_PAGE_TEMPLATE); 3.2
+ *                             sends them as `text/html` without a charset
  */
 import type { Context } from 'koa';
 import { pyIntRepr, pyQuote } from '../pyjson/index.ts';
@@ -74,14 +75,27 @@ export const NOT_FOUND_PAGE = errorPage('Not Found', 'The requested resource was
 export const BAD_REQUEST_PAGE = errorPage('Bad Request (400)', '');
 export const SERVER_ERROR_PAGE = errorPage('Server Error (500)', '');
 
-export function notFound(ctx: Context): void {
-  htmlResponse(ctx, 404, NOT_FOUND_PAGE);
+/** Django's default error views for one version. */
+export interface ErrorPages {
+  notFound(ctx: Context): void;
+  badRequest(ctx: Context): void;
+  serverError(ctx: Context): void;
 }
 
-export function badRequestPage(ctx: Context): void {
-  htmlResponse(ctx, 400, BAD_REQUEST_PAGE);
-}
-
-export function serverErrorPage(ctx: Context): void {
-  htmlResponse(ctx, 500, SERVER_ERROR_PAGE);
+/**
+ * 3.2's error views pass `content_type='text/html'` (no charset) when no template exists; 4.0
+ * dropped that, so 4.2 and 5.2 send the default `text/html; charset=utf-8`.
+ */
+export function errorPages(djangoVersion: '3.2' | '4.2' | '5.2'): ErrorPages {
+  const contentType = djangoVersion === '3.2' ? 'text/html' : HTML_CONTENT_TYPE;
+  const page = (ctx: Context, status: number, body: string): void => {
+    ctx.status = status;
+    ctx.set('Content-Type', contentType);
+    ctx.body = body;
+  };
+  return {
+    notFound: (ctx) => page(ctx, 404, NOT_FOUND_PAGE),
+    badRequest: (ctx) => page(ctx, 400, BAD_REQUEST_PAGE),
+    serverError: (ctx) => page(ctx, 500, SERVER_ERROR_PAGE),
+  };
 }

@@ -8,7 +8,7 @@
  * answers HEAD for GET routes; Django does none of that, so the table is matched here.)
  */
 import type { Context, DefaultContext, DefaultState, Middleware, Next } from 'koa';
-import { methodNotAllowed, notFound } from './responses.ts';
+import { methodNotAllowed, type ErrorPages } from './responses.ts';
 
 export type Handler = (ctx: Context, next: Next) => Promise<void>;
 
@@ -40,12 +40,12 @@ function compose(handlers: readonly Handler[]): (ctx: Context) => Promise<void> 
   };
 }
 
-export function routes(table: readonly Route[]): Middleware<DefaultState, DefaultContext> {
+export function routes(table: readonly Route[], pages: ErrorPages): Middleware<DefaultState, DefaultContext> {
   const byPath = new Map(table.map((r) => [r.path, { methods: r.methods, run: compose(r.handlers) }] as const));
   return async function resolve(ctx) {
     const path = decodedPath(ctx.path);
     const route = path === null ? undefined : byPath.get(path);
-    if (route === undefined) return notFound(ctx as Context);
+    if (route === undefined) return pages.notFound(ctx as Context);
     if (route.methods !== undefined && !route.methods.includes(ctx.method)) return methodNotAllowed(ctx as Context, route.methods);
     await route.run(ctx as Context);
   };
