@@ -16,7 +16,7 @@ const strict = process.argv.includes('--strict');
 const verbose = process.argv.includes('--verbose');
 const addonDir = fileURLToPath(new URL('../native/exact-deflate/', import.meta.url));
 const addonFile = join(addonDir, 'build', 'Release', 'exact_deflate.node');
-const FALLBACK = 'src/zlib falls back to pako (same bytes, about half the speed)';
+const FALLBACK = 'src/zlib falls back to pako and node:zlib inflate (same bytes, slower)';
 
 /** node-gyp ships inside npm; npm tells scripts where, otherwise look next to this node. */
 function findNodeGyp() {

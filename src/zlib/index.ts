@@ -5,12 +5,14 @@
  * cannot be used for compression: it is Chromium's zlib fork and emits different (valid) bytes for
  * most inputs.
  *
- * Both run on the system zlib through native/exact-deflate when that addon is built and loadable.
- * Otherwise compression uses pako (same bytes, about half the speed) and decompression Node's
- * inflateSync. `DSB_ZLIB=pako` forces that fallback, `DSB_ZLIB=native` makes a missing addon an
- * error at import time; unset or `auto` picks by availability.
+ * Both run on the system zlib through native/exact-deflate when that addon is built and loadable
+ * (decompression only for inputs up to NATIVE_INFLATE_MAX_INPUT; above that Node's inflateSync,
+ * Chromium's SIMD inflate, is faster). Otherwise compression uses pako (same bytes; about 5x slower
+ * at 10 KB and 15x at 150 B) and decompression Node's inflateSync. `DSB_ZLIB=pako` forces that
+ * fallback, `DSB_ZLIB=native` makes a missing addon an error at import time; unset or `auto` picks
+ * by availability.
  */
-import { loadNativeDeflate } from './native-deflate.ts';
+import { loadNativeZlib, type NativeZlib } from './native-zlib.ts';
 import { pakoCompress, pakoVersion } from './pako-deflate.ts';
 import { nodeInflate, outputLimit, toZlibError } from './inflate.ts';
 import { ZlibError } from './errors.ts';
@@ -20,7 +22,10 @@ export { ZlibError, type ZlibErrorReason } from './errors.ts';
 export interface ZlibImplementation {
   /** Which deflate produces `zlibCompress`'s bytes. */
   readonly compress: 'native' | 'pako';
-  /** Which inflate runs `zlibDecompress` (both accept exactly the same streams). */
+  /**
+   * Which inflate runs `zlibDecompress` (both accept exactly the same streams): 'native' means the
+   * addon up to NATIVE_INFLATE_MAX_INPUT bytes of input and Node's inflateSync above.
+   */
   readonly decompress: 'native' | 'node';
   /** zlib version of the native library actually called (e.g. "1.2.13"), or "pako <version>". */
   readonly libraryVersion: string;
@@ -28,8 +33,19 @@ export interface ZlibImplementation {
   readonly fallbackReason?: string;
 }
 
+/**
+ * Up to this many compressed bytes the addon's inflate wins (no per-call stream setup: 0.6-2 µs
+ * against 4-5 µs for a 150-byte session); from ~10 KB of output on, Node's SIMD-optimised inflate
+ * is as fast or faster (2x at 1 MB). Measured with bench/zlib.ts (DSB_BENCH_SIZES).
+ */
+export const NATIVE_INFLATE_MAX_INPUT = 1024;
+
 type Compressor = (data: Uint8Array) => Uint8Array;
 type Decompressor = (data: Uint8Array, limit: number) => Uint8Array;
+
+function nativeThenNodeInflate(native: NativeZlib): Decompressor {
+  return (data, limit) => (data.length <= NATIVE_INFLATE_MAX_INPUT ? native.decompress(data, limit) : nodeInflate(data, limit));
+}
 
 function choose(): { compressor: Compressor; decompressor: Decompressor; implementation: ZlibImplementation } {
   const wanted = (process.env.DSB_ZLIB ?? '').trim().toLowerCase();
@@ -47,12 +63,12 @@ function choose(): { compressor: Compressor; decompressor: Decompressor; impleme
     } as const),
   });
   if (wanted === 'pako') return fallback('DSB_ZLIB=pako');
-  const native = loadNativeDeflate();
+  const native = loadNativeZlib();
   if (native.ok) {
     return {
-      compressor: native.addon.compress,
-      decompressor: native.addon.decompress,
-      implementation: Object.freeze({ compress: 'native', decompress: 'native', libraryVersion: native.addon.zlibVersion } as const),
+      compressor: native.zlib.compress,
+      decompressor: nativeThenNodeInflate(native.zlib),
+      implementation: Object.freeze({ compress: 'native', decompress: 'native', libraryVersion: native.zlib.zlibVersion } as const),
     };
   }
   if (wanted === 'native') throw new Error(`DSB_ZLIB=native, but ${native.reason}`);

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { deflateSync, constants as zc } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { zlibCompress, zlibDecompress, zlibImplementation, ZlibError } from '../../src/zlib/index.ts';
-import { loadNativeDeflate } from '../../src/zlib/native-deflate.ts';
+import { loadNativeZlib } from '../../src/zlib/native-zlib.ts';
 import { pakoCompress } from '../../src/zlib/pako-deflate.ts';
 import { nodeInflate, outputLimit, toZlibError } from '../../src/zlib/inflate.ts';
 
@@ -197,7 +197,7 @@ for line in sys.stdin.buffer:
 const corpus = buildCorpus(SEED);
 const [pythonZlibVersion = '', ...pythonLines] = runPython(PY_COMPRESS, corpus.map((doc) => doc.data));
 const expected = pythonLines.map((line) => Buffer.from(line, 'base64'));
-const native = loadNativeDeflate();
+const native = loadNativeZlib();
 
 function firstMismatches(compress: (data: Uint8Array) => Uint8Array): string[] {
   const bad: string[] = [];
@@ -225,8 +225,8 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
       return;
     }
     // The library we call is the one CPython runs, not node's bundled Chromium zlib (1.3.x).
-    assert.equal(native.addon.zlibVersion, pythonZlibVersion);
-    assert.deepEqual(firstMismatches(native.addon.compress).slice(0, 5), [], seedNote);
+    assert.equal(native.zlib.zlibVersion, pythonZlibVersion);
+    assert.deepEqual(firstMismatches(native.zlib.compress).slice(0, 5), [], seedNote);
   });
 
   test('pako fallback: identical bytes for every document', () => {
@@ -237,7 +237,7 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
     assert.deepEqual(firstMismatches(zlibCompress).slice(0, 5), [], seedNote);
     if (process.env.CI) assert.equal(zlibImplementation.compress, 'native', zlibImplementation.fallbackReason);
     if (native.ok) {
-      assert.deepEqual(zlibImplementation, { compress: 'native', decompress: 'native', libraryVersion: native.addon.zlibVersion });
+      assert.deepEqual(zlibImplementation, { compress: 'native', decompress: 'native', libraryVersion: native.zlib.zlibVersion });
     } else {
       assert.equal(zlibImplementation.compress, 'pako');
       assert.equal(zlibImplementation.decompress, 'node');
@@ -262,8 +262,8 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
 
   test('the native addon rejects anything but a Uint8Array with a TypeError', () => {
     if (!native.ok) return assert.equal(zlibImplementation.compress, 'pako');
-    const compress = native.addon.compress as (data: unknown) => Buffer;
-    const decompress = native.addon.decompress as (data: unknown, limit: number) => Buffer;
+    const compress = native.zlib.compress as (data: unknown) => Buffer;
+    const decompress = native.zlib.decompress as (data: unknown, limit: number) => Buffer;
     for (const bad of [new Uint16Array(4), 'text', undefined, new ArrayBuffer(4)]) {
       assert.throws(() => compress(bad), TypeError);
       assert.throws(() => decompress(bad, 100), TypeError);
@@ -274,16 +274,19 @@ describe('zlibCompress gives CPython zlib.compress bytes', () => {
   test('the native addon works in worker threads, each with its own zlib streams', async () => {
     if (!native.ok) return assert.equal(zlibImplementation.compress, 'pako');
     const sample = corpus.filter((_, i) => i % 10 === 0);
+    // Each worker loads the same TypeScript wrapper (through tsx's API), so the whole per-thread path runs.
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
-      const addon = require(workerData.addon);
-      const out = workerData.docs.map((d) => addon.compress(d));
-      const back = out.map((c) => addon.decompress(c, 1 << 30));
-      parentPort.postMessage({ out, back });`;
-    const addon = `${REPO}native/exact-deflate/build/Release/exact_deflate.node`;
+      import('tsx/esm/api').then(({ tsImport }) => tsImport(workerData.module, workerData.module)).then(({ loadNativeZlib }) => {
+        const { zlib } = loadNativeZlib();
+        const out = workerData.docs.map((d) => zlib.compress(d));
+        const back = out.map((c) => zlib.decompress(c, 1 << 30));
+        parentPort.postMessage({ out, back });
+      });`;
+    const module = new URL('../../src/zlib/native-zlib.ts', import.meta.url).href;
     const run = () =>
       new Promise<{ out: Uint8Array[]; back: Uint8Array[] }>((resolve, reject) => {
-        const worker = new Worker(code, { eval: true, workerData: { addon, docs: sample.map((d) => d.data) } });
+        const worker = new Worker(code, { eval: true, workerData: { module, docs: sample.map((d) => d.data) } });
         worker.once('message', resolve);
         worker.once('error', reject);
       });
@@ -321,6 +324,19 @@ describe('choosing the implementation', () => {
     assert.equal(reported.decompress, 'node');
     assert.match(reported.libraryVersion, /^pako \d+\.\d+\.\d+$/);
     assert.equal(reported.out, (expected[sampleIndex] as Buffer).toString('base64'));
+  });
+
+  test('DSB_ZLIB=native insists on the addon', () => {
+    const result = runProbe({ DSB_ZLIB: 'native' });
+    if (native.ok) {
+      assert.equal(result.status, 0, result.stderr);
+      const reported = JSON.parse(result.stdout) as { compress: string; decompress: string; out: string };
+      assert.deepEqual([reported.compress, reported.decompress], ['native', 'native']);
+      assert.equal(reported.out, (expected[sampleIndex] as Buffer).toString('base64'));
+    } else {
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, /DSB_ZLIB=native, but /);
+    }
   });
 
   test('an unknown DSB_ZLIB value stops the import with a message naming it', () => {
@@ -361,7 +377,7 @@ const decompressors: [string, Inflate][] = [
   ['zlibDecompress (public API)', zlibDecompress],
   ['node:zlib inflate fallback', viaLimit(nodeInflate)],
 ];
-if (native.ok) decompressors.push(['native addon inflate (system zlib)', viaLimit(native.addon.decompress)]);
+if (native.ok) decompressors.push(['native addon inflate (system zlib)', viaLimit(native.zlib.decompress)]);
 
 /** Mutations of CPython's streams, and CPython's verdict on each: "OK <base64>" or "ERR <message>". */
 const decompressCases: Buffer[] = (() => {

@@ -23,7 +23,10 @@
  *
  * Speed: one deflate and one inflate stream per Node environment (main thread or worker), reused
  *   with deflateReset()/inflateReset(), so a call does no malloc/free of zlib's state (~270 KB for
- *   deflate); output goes to a reusable scratch buffer and is copied once into the returned Buffer.
+ *   deflate). Output goes to a per-environment scratch ArrayBuffer that JS can see (`scratch`), and
+ *   the functions return just its length: JS copies it into a pooled Buffer.allocUnsafe() slice,
+ *   which for session-sized data is much cheaper than a new Buffer made here. Only output larger
+ *   than the scratch buffer comes back as a Buffer.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -145,7 +148,10 @@ enum { SCRATCH_SIZE = 256 * 1024 };
 typedef struct {
   zlib_stream deflater;
   zlib_stream inflater;
-  unsigned char scratch[SCRATCH_SIZE]; /* calls are synchronous, so the two streams can share it */
+  /* The backing store of a JS ArrayBuffer (exported as `scratch`, pinned by scratch_ref). V8 never
+     moves a backing store, and calls are synchronous, so both streams can write here in turn. */
+  unsigned char *scratch;
+  napi_ref scratch_ref;
 } env_state;
 
 static void env_state_free(napi_env env, void *data, void *hint) {
@@ -154,7 +160,7 @@ static void env_state_free(napi_env env, void *data, void *hint) {
   env_state *st = data;
   lib.deflateEnd(&st->deflater);
   lib.inflateEnd(&st->inflater);
-  free(st);
+  free(st); /* scratch_ref goes with the environment */
 }
 
 static napi_value throw_error(napi_env env, const char *code, const char *message) {
@@ -197,7 +203,18 @@ static void detach(zlib_stream *strm) {
   strm->avail_out = 0;
 }
 
-/* compress(data: Uint8Array): Buffer — the zlib stream zlib.compress(data) returns in CPython. */
+/* The result of a call: the length of the output in scratch, or a Buffer holding it. NULL with an
+   exception pending on failure. */
+static napi_value output_value(napi_env env, env_state *st, const unsigned char *out, size_t length) {
+  napi_value result;
+  napi_status status = out == st->scratch
+                           ? napi_create_uint32(env, (uint32_t)length, &result)
+                           : napi_create_buffer_copy(env, length, out, NULL, &result);
+  return status == napi_ok ? result : NULL;
+}
+
+/* compress(data: Uint8Array): number | Buffer — the zlib stream zlib.compress(data) returns in
+   CPython: its length in `scratch`, or a Buffer when it is larger than that. */
 static napi_value js_compress(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -244,8 +261,8 @@ static napi_value js_compress(napi_env env, napi_callback_info info) {
     snprintf(message, sizeof message, "deflate failed (%d): %s", rc,
              strm->msg != NULL ? strm->msg : "no message");
     throw_error(env, rc == Z_MEM_ERROR ? "Z_MEM_ERROR" : "Z_STREAM_ERROR", message);
-  } else if (napi_create_buffer_copy(env, strm->total_out, out, NULL, &result) != napi_ok) {
-    result = NULL; /* an exception is pending */
+  } else {
+    result = output_value(env, st, out, strm->total_out);
   }
   detach(strm);
   if (out != st->scratch) free(out);
@@ -253,7 +270,8 @@ static napi_value js_compress(napi_env env, napi_callback_info info) {
 }
 
 /*
- * decompress(data: Uint8Array, maxOutputLength: number): Buffer — CPython's zlib.decompress(data):
+ * decompress(data: Uint8Array, maxOutputLength: number): number | Buffer (as compress) —
+ * CPython's zlib.decompress(data):
  * wbits 15, bytes after the end of the stream ignored, "incomplete or truncated stream" when the
  * input ends first. Output beyond maxOutputLength is never produced: inflation stops at
  * maxOutputLength + 1 bytes and throws. Errors carry Node's zlib codes (Z_DATA_ERROR, Z_BUF_ERROR
@@ -333,8 +351,8 @@ static napi_value js_decompress(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   if (code != NULL) {
     throw_error(env, code, message);
-  } else if (napi_create_buffer_copy(env, produced, out, NULL, &result) != napi_ok) {
-    result = NULL; /* an exception is pending */
+  } else {
+    result = output_value(env, st, out, produced);
   }
   detach(strm);
   if (out != st->scratch) free(out);
@@ -376,6 +394,10 @@ NAPI_MODULE_INIT() {
     env_state_free(env, st, NULL);
     return throw_error(env, "ERR_EXACT_DEFLATE_UNAVAILABLE", "napi_set_instance_data failed");
   }
+  napi_value scratch;
+  if (napi_create_arraybuffer(env, SCRATCH_SIZE, (void **)&st->scratch, &scratch) != napi_ok ||
+      napi_create_reference(env, scratch, 1, &st->scratch_ref) != napi_ok)
+    return NULL;
 
   napi_property_descriptor props[] = {
       {"compress", NULL, NULL, NULL, NULL, make_function(env, "compress", js_compress, st),
@@ -385,6 +407,7 @@ NAPI_MODULE_INIT() {
       {"zlibVersion", NULL, NULL, NULL, NULL, make_string(env, lib.zlibVersion()), napi_enumerable,
        NULL},
       {"libraryPath", NULL, NULL, NULL, NULL, make_string(env, lib.path), napi_enumerable, NULL},
+      {"scratch", NULL, NULL, NULL, NULL, scratch, napi_enumerable, NULL},
   };
   for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
     if (props[i].value == NULL) return NULL; /* an exception is pending */
