@@ -123,9 +123,9 @@ for (const doc of docs) {
   const py = python[doc.length] as { compress: number; decompress: number };
   const pyNoTrim = pythonNoTrim[doc.length] as { compress: number; decompress: number };
   console.log(`${doc.length} B session JSON -> ${packed.length} B`);
-  console.log(`  ${'ops/s'.padStart(44)} ${'vs python'.padStart(9)} ${'vs no-trim'.padStart(9)}`);
+  console.log(`  ${'ops/s'.padStart(48)} ${'vs python'.padStart(9)} ${'vs no-trim'.padStart(9)}`);
   const row = (name: string, opsPerSecond: number, op: 'compress' | 'decompress') =>
-    console.log(`  ${name.padEnd(34)}${fmt(opsPerSecond)} ${ratio(opsPerSecond, py[op])} ${ratio(opsPerSecond, pyNoTrim[op])}`);
+    console.log(`  ${name.padEnd(38)}${fmt(opsPerSecond)} ${ratio(opsPerSecond, py[op])} ${ratio(opsPerSecond, pyNoTrim[op])}`);
 
   row('compress  python zlib.compress', py.compress, 'compress');
   row('compress  python, no trim', pyNoTrim.compress, 'compress');
