@@ -54,8 +54,10 @@ SessionStore(sessionKey) for this request only; null for a new, empty session).
                                           through Django's Session model, expired or not
   keys                                 -> every session_key in the table, sorted
   bench_load_save {sessionKey, iterations}
-                                       -> {seconds}: time.perf_counter() around `iterations` times
+                                       -> {seconds, cpuSeconds}: time.perf_counter() and
+                                          time.process_time() around `iterations` times
                                           s = SessionStore(key); s["counter"] = i; s.save()
+  bench_load {sessionKey, iterations}  -> {seconds, cpuSeconds}: the same around SessionStore(key).load()
   batch {requests}                     -> a list of {ok, result} / {ok: false, error}
 
 state = {sessionKey, json, expiryAge, expiryDate, expireAtBrowserClose}: the key after loading (null
@@ -275,12 +277,20 @@ def cmd_keys(req):
 
 def cmd_bench_load_save(req):
     key, iterations = req["sessionKey"], int(req["iterations"])
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for i in range(iterations):
         s = SessionStore(key)
         s["counter"] = i
         s.save()
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": time.perf_counter() - start, "cpuSeconds": time.process_time() - cpu}
+
+
+def cmd_bench_load(req):
+    key, iterations = req["sessionKey"], int(req["iterations"])
+    cpu, start = time.process_time(), time.perf_counter()
+    for _ in range(iterations):
+        SessionStore(key).load()
+    return {"seconds": time.perf_counter() - start, "cpuSeconds": time.process_time() - cpu}
 
 
 COMMANDS = {name[len("cmd_"):]: fn for name, fn in globals().items() if name.startswith("cmd_")}

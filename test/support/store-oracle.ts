@@ -95,6 +95,12 @@ export interface StoreOracleInfo {
   timeZone: string;
 }
 
+/** A timed loop in the Python process: wall seconds and CPU seconds of that process. */
+export interface BenchTiming {
+  seconds: number;
+  cpuSeconds: number;
+}
+
 type WithTarget<P> = StoreTarget & P;
 
 /** Command name -> [params, result]. */
@@ -115,7 +121,8 @@ interface Commands {
   clear_expired: [Record<string, never>, null];
   row: [{ sessionKey: string }, DjangoRow | null];
   keys: [Record<string, never>, string[]];
-  bench_load_save: [{ sessionKey: string; iterations: number }, { seconds: number }];
+  bench_load_save: [{ sessionKey: string; iterations: number }, BenchTiming];
+  bench_load: [{ sessionKey: string; iterations: number }, BenchTiming];
 }
 export type StoreCommand = keyof Commands;
 export type StoreParams<C extends StoreCommand> = Commands[C][0];
