@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop the private MariaDB and PostgreSQL started by start-mariadb.sh / start-postgres.sh.
+# Stop the private MariaDB, PostgreSQL and Redis started by start-mariadb.sh / start-postgres.sh /
+# start-redis.sh.
 # Only the servers whose pid files live under .run/ are touched; data directories are kept.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -24,5 +25,15 @@ if [[ -f "$PG_BASE/data/postmaster.pid" ]]; then
     runuser -u postgres -- "$pg_ctl_bin" -D "$PG_BASE/data" -m fast -w stop >&2
   else
     "$pg_ctl_bin" -D "$PG_BASE/data" -m fast -w stop >&2
+  fi
+fi
+
+REDIS_PIDFILE="$DSB_RUN_DIR/redis/redis.pid"
+if [[ -s "$REDIS_PIDFILE" ]]; then
+  pid="$(cat "$REDIS_PIDFILE")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping Redis (pid $pid)"
+    kill -TERM "$pid"
+    wait_for 30 bash -c "! kill -0 $pid" || die "Redis (pid $pid) did not stop within 30 s"
   fi
 fi
