@@ -14,6 +14,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/connection.ts';
 import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../db/datetime.ts';
+import { preparedRows, type RowsQuery } from './sql-rows.ts';
 import { DjangoUser } from './users.ts';
 
 export const AUTH_USER_TABLE = 'auth_user';
@@ -69,6 +70,8 @@ export interface NewUserFields {
 export class AuthUserTable {
   readonly knex: Knex;
   readonly dates: DbDateTimeAdapter;
+  readonly #rows: RowsQuery;
+  readonly #sql: { byId: string; byUsername: string };
 
   constructor(
     readonly db: Database,
@@ -77,6 +80,11 @@ export class AuthUserTable {
   ) {
     this.knex = db.knex;
     this.dates = dbDateTimeAdapter(db.dialect, timezone);
+    // The two lookups of every authenticated request run as prepared statements (sql-rows.ts).
+    this.#rows = preparedRows(db);
+    const quote = (name: string): string => (db.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
+    const select = `SELECT ${COLUMNS.map(quote).join(', ')} FROM ${quote(tableName)}`;
+    this.#sql = { byId: `${select} WHERE ${quote('id')} = ? LIMIT 1`, byUsername: `${select} WHERE ${quote('username')} = ? LIMIT 1` };
   }
 
   #fromRow(row: Row): DjangoUser {
@@ -95,19 +103,21 @@ export class AuthUserTable {
     });
   }
 
-  async #one(where: Record<string, string | number>): Promise<DjangoUser | null> {
-    const row = (await this.knex(this.tableName).select(COLUMNS).where(where).first()) as Row | undefined;
+  async #one(sql: string, param: string | number): Promise<DjangoUser | null> {
+    const row = (await this.#rows(sql, [param]))[0] as Row | undefined;
     return row === undefined ? null : this.#fromRow(row);
   }
 
   /** `User.objects.get_by_natural_key(username)`, or null (Django: DoesNotExist). */
   getByUsername(username: string): Promise<DjangoUser | null> {
-    return this.#one({ username });
+    // PostgreSQL text cannot hold NUL: no row can match (Django's driver raises ValueError, a 500).
+    if (this.db.dialect === 'postgres' && username.includes('\0')) return Promise.resolve(null);
+    return this.#one(this.#sql.byUsername, username);
   }
 
   /** `User.objects.get(pk=id)`, or null. */
   getById(id: number): Promise<DjangoUser | null> {
-    return this.#one({ id });
+    return this.#one(this.#sql.byId, id);
   }
 
   /** `user.save(update_fields=['password'])`. */
