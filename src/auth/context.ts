@@ -17,7 +17,7 @@ import {
 } from './backend.ts';
 import type { PasswordHasherConfig } from './hashers/index.ts';
 import type { SessionHashSettings } from './session-hash.ts';
-import type { AnonymousUser, AuthUser, RequestUser, UserPk } from './users.ts';
+import type { AuthUser, RequestUser, UserPk } from './users.ts';
 
 /** What the auth functions keep on `ctx.state` (Koa's place for per-request data). */
 export interface AuthState {
@@ -128,5 +128,3 @@ export function setRequestUser(request: AuthRequest, user: RequestUser): void {
 
 /** Django's default backend path, for configurations that name it. */
 export const DEFAULT_AUTHENTICATION_BACKENDS: readonly string[] = [MODEL_BACKEND];
-
-export type { AnonymousUser };

@@ -6,7 +6,7 @@
 import type { Database } from '../db/connection.ts';
 import { DjangoTimezone, type TimeSettings } from '../db/datetime.ts';
 import { ImproperlyConfigured, MODEL_BACKEND, ALLOW_ALL_USERS_MODEL_BACKEND, type AuthBackend } from './backend.ts';
-import { createAuth, type Auth, type AuthSignals } from './context.ts';
+import { createAuth, DEFAULT_AUTHENTICATION_BACKENDS, type Auth, type AuthSignals } from './context.ts';
 import type { PasswordHasher, PasswordHasherConfig } from './hashers/index.ts';
 import { AllowAllUsersModelBackend, integerPkFromSession, ModelBackend } from './model-backend.ts';
 import type { SessionHashSettings } from './session-hash.ts';
@@ -56,7 +56,7 @@ export function createDjangoAuth(options: DjangoAuthOptions): Auth {
   const users = new AuthUserTable(db, timezone);
   const modelBackendOptions = { users, hashers, timezone };
   const extra = new Map((options.backends ?? []).map((b) => [b.path, b] as const));
-  const paths = options.authenticationBackends ?? [MODEL_BACKEND];
+  const paths = options.authenticationBackends ?? DEFAULT_AUTHENTICATION_BACKENDS;
   const backends = paths.map((path): AuthBackend => {
     const given = extra.get(path);
     if (given !== undefined) return given;

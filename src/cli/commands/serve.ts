@@ -33,6 +33,9 @@ const HELP = `usage: django-session-bridge serve [--host HOST] [--port PORT]
 Serve the tutorial's /user/* routes and the /auth/* routes over HTTP, sharing django_session (and
 auth_user) with a Django site on the database named by DATABASE_URL.
 
+Request bodies are limited to 2.5 MiB (Django's DATA_UPLOAD_MAX_MEMORY_SIZE, chunked bodies
+included); a larger one gets the answer Django gives (400).
+
 Without DATABASE_URL a development database is used (sqlite:db.sqlite3 in the working directory,
 created and migrated at start-up) and, without SECRET_KEY, a public development secret. Both are
 announced at start-up; never deploy them.
