@@ -10,7 +10,7 @@
  */
 import Koa from 'koa';
 import type { DefaultContext, DefaultState, Middleware } from 'koa';
-import type { Settings } from '../config.ts';
+import { DB_SESSION_ENGINE, type Settings } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { DjangoTimezone } from '../db/datetime.ts';
 import { createDjangoAuth, type Auth, type AuthSignals } from '../auth/index.ts';
@@ -18,6 +18,7 @@ import { AuthUserTable } from '../auth/user-table.ts';
 import { authMiddleware } from '../koa/auth-middleware.ts';
 import { requireLogin } from '../koa/require-login.ts';
 import { sessionMiddleware } from '../koa/session-middleware.ts';
+import type { CreateSessionStore } from '../koa/types.ts';
 import { createSessionStoreFactory, type SessionStoreFactory } from '../sessions/backends/db.ts';
 import { accessLog } from './access-log.ts';
 import { authViews } from './auth-views.ts';
@@ -36,6 +37,12 @@ export interface BridgeOptions {
   signals?: AuthSignals;
   /** Default: from USE_TZ / TIME_ZONE with the system clock. Tests pass a frozen clock. */
   timezone?: DjangoTimezone;
+  /**
+   * The session engine's `SessionStore(key)`. Default: the db engine over `db`, which is the only
+   * engine wired here; any other SESSION_ENGINE must be passed in (it is refused otherwise, rather
+   * than silently served from django_session).
+   */
+  createStore?: CreateSessionStore;
 }
 
 /** The middleware a Koa app needs to share Django's sessions and logins. */
@@ -46,7 +53,7 @@ export interface BridgeMiddleware {
   readonly auth: Middleware<DefaultState, DefaultContext>;
   /** The auth configuration (backends, secrets) the auth middleware binds to each request. */
   readonly authConfig: Auth;
-  /** The session store factory (`SessionStore(key)`, `Session.objects`, `clearExpired()`). */
+  /** The db engine's store factory (`SessionStore(key)`, `Session.objects`, `clearExpired()`). */
   readonly sessions: SessionStoreFactory;
   /** The `auth_user` table. */
   readonly users: AuthUserTable;
@@ -56,6 +63,10 @@ export function createBridgeMiddleware(options: BridgeOptions): BridgeMiddleware
   const { settings, db } = options;
   const timezone = options.timezone ?? new DjangoTimezone(settings);
   const sessions = createSessionStoreFactory({ db, settings, timezone });
+  const engine: string = settings.SESSION_ENGINE;
+  if (options.createStore === undefined && engine !== DB_SESSION_ENGINE) {
+    throw new TypeError(`SESSION_ENGINE ${engine}: createBridgeMiddleware() only wires ${DB_SESSION_ENGINE}; pass createStore for it`);
+  }
   const authConfig = createDjangoAuth({
     db,
     settings,
@@ -64,7 +75,7 @@ export function createBridgeMiddleware(options: BridgeOptions): BridgeMiddleware
     ...(options.signals === undefined ? {} : { signals: options.signals }),
   });
   return {
-    session: sessionMiddleware({ settings, createStore: sessions }),
+    session: sessionMiddleware({ settings, createStore: options.createStore ?? sessions }),
     auth: authMiddleware(authConfig),
     authConfig,
     sessions,
