@@ -14,7 +14,14 @@
  * - `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict` or `None` in any case (kept as written, as Django
  *   writes the value it was given into the cookie); empty or `False` for no SameSite attribute;
  * - `DJANGO_VERSION`: `3.2`, `4.2` or `5.2`, optionally with a patch level (`4.2.28`);
- * - an empty value means "not set" (Django's default applies), except for `SESSION_COOKIE_SAMESITE`.
+ * - an empty value means "not set" (Django's default applies), except for `SESSION_COOKIE_SAMESITE`;
+ * - `SESSION_ENGINE`: Django's dotted names (`django.contrib.sessions.backends.db`, `.cache`,
+ *   `.cached_db`, `.signed_cookies`);
+ * - the cache the `cache` / `cached_db` engines share with Django (`CACHES[SESSION_CACHE_ALIAS]` there):
+ *   `CACHE_URL` (its `LOCATION`: `redis://…`, `rediss://…`, `unix://…`), `CACHE_BACKEND` (its `BACKEND`:
+ *   `django_redis.cache.RedisCache` or `django.core.cache.backends.redis.RedisCache`; `django_redis` and
+ *   `django` are accepted as short names), `CACHE_KEY_PREFIX`, `CACHE_VERSION`, and
+ *   `CACHE_PICKLE_PROTOCOL` (django-redis's `PICKLE_VERSION` option). See docs/engines.md.
  *
  * `USE_TZ` defaults to False for 3.2 and 4.2 and True for 5.x, as `global_settings` does; note that
  * `startproject` has always written `USE_TZ = True`, so most sites run with True.
@@ -25,6 +32,26 @@ export const DJANGO_VERSIONS = ['3.2', '4.2', '5.2'] as const;
 export type DjangoVersion = (typeof DJANGO_VERSIONS)[number];
 
 export const DB_SESSION_ENGINE = 'django.contrib.sessions.backends.db';
+export const CACHE_SESSION_ENGINE = 'django.contrib.sessions.backends.cache';
+export const CACHED_DB_SESSION_ENGINE = 'django.contrib.sessions.backends.cached_db';
+export const SIGNED_COOKIES_SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies';
+export const SESSION_ENGINES = [
+  DB_SESSION_ENGINE,
+  CACHE_SESSION_ENGINE,
+  CACHED_DB_SESSION_ENGINE,
+  SIGNED_COOKIES_SESSION_ENGINE,
+] as const;
+export type SessionEngineName = (typeof SESSION_ENGINES)[number];
+
+/** `CACHES[...]["BACKEND"]` values we can share a cache with. */
+export const CACHE_BACKENDS = ['django_redis.cache.RedisCache', 'django.core.cache.backends.redis.RedisCache'] as const;
+export type CacheBackendName = (typeof CACHE_BACKENDS)[number];
+const CACHE_BACKEND_ALIASES: Readonly<Record<string, CacheBackendName>> = {
+  django_redis: 'django_redis.cache.RedisCache',
+  'django_redis.cache.RedisCache': 'django_redis.cache.RedisCache',
+  django: 'django.core.cache.backends.redis.RedisCache',
+  'django.core.cache.backends.redis.RedisCache': 'django.core.cache.backends.redis.RedisCache',
+};
 
 /**
  * The key `loadSettings(env, { allowDevelopmentDefaults: true })` uses when SECRET_KEY is unset.
@@ -49,7 +76,15 @@ export interface Settings {
   readonly SESSION_COOKIE_SAMESITE: string | null;
   readonly SESSION_EXPIRE_AT_BROWSER_CLOSE: boolean;
   readonly SESSION_SAVE_EVERY_REQUEST: boolean;
-  readonly SESSION_ENGINE: typeof DB_SESSION_ENGINE;
+  readonly SESSION_ENGINE: SessionEngineName;
+  /** The Redis `LOCATION` of the cache the cache/cached_db engines use; null when unset. */
+  readonly CACHE_URL: string | null;
+  /** The Django cache backend that writes that cache (its key, pickle and timeout rules). */
+  readonly CACHE_BACKEND: CacheBackendName;
+  readonly CACHE_KEY_PREFIX: string;
+  readonly CACHE_VERSION: number;
+  /** Pickle protocol written; null: the backend's own (django-redis 4, Django's RedisCache 5). */
+  readonly CACHE_PICKLE_PROTOCOL: 2 | 3 | 4 | 5 | null;
   readonly USE_TZ: boolean;
   readonly TIME_ZONE: string;
   /** Null when unset (and development defaults were not asked for). */
@@ -83,7 +118,7 @@ export class ConfigError extends Error {
 }
 
 /** Values that must never appear in an error message or a log line. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set(['SECRET_KEY', 'SECRET_KEY_FALLBACKS', 'DATABASE_URL']);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['SECRET_KEY', 'SECRET_KEY_FALLBACKS', 'DATABASE_URL', 'CACHE_URL']);
 
 // ---- per-value parsers: return the value, or INVALID -------------------------------------------
 
@@ -154,6 +189,20 @@ function oneOf<T extends string>(values: readonly T[]): (raw: string) => Parsed<
   return (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : INVALID);
 }
 
+function parseInteger(raw: string): Parsed<number> {
+  if (!/^-?\d+$/.test(raw)) return INVALID;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : INVALID;
+}
+
+function parseCacheBackend(raw: string): Parsed<CacheBackendName> {
+  return CACHE_BACKEND_ALIASES[raw] ?? INVALID;
+}
+
+function parsePickleProtocol(raw: string): Parsed<2 | 3 | 4 | 5> {
+  return raw === '2' || raw === '3' || raw === '4' || raw === '5' ? (Number(raw) as 2 | 3 | 4 | 5) : INVALID;
+}
+
 function matching(pattern: RegExp): (raw: string) => Parsed<string> {
   return (raw) => (pattern.test(raw) ? raw : INVALID);
 }
@@ -191,7 +240,12 @@ const environmentSchema = z.object({
   SESSION_COOKIE_SAMESITE: env('Lax, Strict or None (any case), or empty/False for no SameSite attribute', parseSameSite, true),
   SESSION_EXPIRE_AT_BROWSER_CLOSE: env(BOOLEAN, parseBoolean),
   SESSION_SAVE_EVERY_REQUEST: env(BOOLEAN, parseBoolean),
-  SESSION_ENGINE: env(`${DB_SESSION_ENGINE} (the only engine supported so far)`, oneOf([DB_SESSION_ENGINE] as const)),
+  SESSION_ENGINE: env(`one of ${SESSION_ENGINES.join(', ')}`, oneOf(SESSION_ENGINES)),
+  CACHE_URL: env('a Redis URL (redis://host:port/db, rediss://…, unix:///path?db=N)', matching(/^(?:rediss?|unix):\/\/\S*$/)),
+  CACHE_BACKEND: env(`${CACHE_BACKENDS.join(' or ')} (or django_redis / django)`, parseCacheBackend),
+  CACHE_KEY_PREFIX: env('a string', (raw) => raw),
+  CACHE_VERSION: env('an integer (Django default 1)', parseInteger),
+  CACHE_PICKLE_PROTOCOL: env('a pickle protocol, 2 to 5', parsePickleProtocol),
   USE_TZ: env(BOOLEAN, parseBoolean),
   TIME_ZONE: env('an IANA time zone name such as UTC or Europe/Paris', parseTimeZone),
   DATABASE_URL: env('a database URL', (raw) => raw),
@@ -223,6 +277,17 @@ function resolve(values: EnvironmentValues, options: LoadSettingsOptions): Setti
     throw new ConfigError('DEFAULT_HASHING_ALGORITHM', `no value with DJANGO_VERSION ${version} (Django removed it in 4.0)`);
   }
 
+  const engine = values.SESSION_ENGINE ?? DB_SESSION_ENGINE;
+  const usesCache = engine === CACHE_SESSION_ENGINE || engine === CACHED_DB_SESSION_ENGINE;
+  if (usesCache && values.CACHE_URL === undefined) {
+    throw new ConfigError('CACHE_URL', `the Redis URL of the Django cache the ${engine} engine shares (its CACHES LOCATION)`);
+  }
+  // Django 3.2 has no Redis cache of its own; 4.0+ sites use either.
+  const cacheBackend = values.CACHE_BACKEND ?? (version === '3.2' ? 'django_redis.cache.RedisCache' : 'django.core.cache.backends.redis.RedisCache');
+  if (cacheBackend === 'django.core.cache.backends.redis.RedisCache' && version === '3.2') {
+    throw new ConfigError('CACHE_BACKEND', 'django_redis.cache.RedisCache with DJANGO_VERSION 3.2 (Django added its own RedisCache in 4.0)');
+  }
+
   return Object.freeze({
     SECRET_KEY: secretKey,
     SECRET_KEY_FALLBACKS: Object.freeze([...fallbacks]),
@@ -235,7 +300,12 @@ function resolve(values: EnvironmentValues, options: LoadSettingsOptions): Setti
     SESSION_COOKIE_SAMESITE: values.SESSION_COOKIE_SAMESITE === undefined ? 'Lax' : values.SESSION_COOKIE_SAMESITE,
     SESSION_EXPIRE_AT_BROWSER_CLOSE: values.SESSION_EXPIRE_AT_BROWSER_CLOSE ?? false,
     SESSION_SAVE_EVERY_REQUEST: values.SESSION_SAVE_EVERY_REQUEST ?? false,
-    SESSION_ENGINE: values.SESSION_ENGINE ?? DB_SESSION_ENGINE,
+    SESSION_ENGINE: engine,
+    CACHE_URL: values.CACHE_URL ?? null,
+    CACHE_BACKEND: cacheBackend,
+    CACHE_KEY_PREFIX: values.CACHE_KEY_PREFIX ?? '',
+    CACHE_VERSION: values.CACHE_VERSION ?? 1,
+    CACHE_PICKLE_PROTOCOL: values.CACHE_PICKLE_PROTOCOL ?? null,
     USE_TZ: values.USE_TZ ?? version === '5.2',
     // global_settings' TIME_ZONE; startproject writes 'UTC'.
     TIME_ZONE: values.TIME_ZONE ?? 'America/Chicago',

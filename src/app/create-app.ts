@@ -10,7 +10,7 @@
  */
 import Koa from 'koa';
 import type { DefaultContext, DefaultState, Middleware } from 'koa';
-import { DB_SESSION_ENGINE, type Settings } from '../config.ts';
+import type { Settings } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { DjangoTimezone } from '../db/datetime.ts';
 import { createDjangoAuth, type Auth, type AuthSignals } from '../auth/index.ts';
@@ -19,7 +19,7 @@ import { authMiddleware } from '../koa/auth-middleware.ts';
 import { requireLogin } from '../koa/require-login.ts';
 import { sessionMiddleware } from '../koa/session-middleware.ts';
 import type { CreateSessionStore } from '../koa/types.ts';
-import { createSessionStoreFactory, type SessionStoreFactory } from '../sessions/backends/db.ts';
+import { createSessionEngine, type SessionEngine } from '../sessions/backends/index.ts';
 import { accessLog } from './access-log.ts';
 import { authViews } from './auth-views.ts';
 import { djangoErrorPages, djangoViewErrors } from './error-handler.ts';
@@ -37,11 +37,7 @@ export interface BridgeOptions {
   signals?: AuthSignals;
   /** Default: from USE_TZ / TIME_ZONE with the system clock. Tests pass a frozen clock. */
   timezone?: DjangoTimezone;
-  /**
-   * The session engine's `SessionStore(key)`. Default: the db engine over `db`, which is the only
-   * engine wired here; any other SESSION_ENGINE must be passed in (it is refused otherwise, rather
-   * than silently served from django_session).
-   */
+  /** The session engine's `SessionStore(key)`. Default: SESSION_ENGINE's, from `createSessionEngine()`. */
   createStore?: CreateSessionStore;
 }
 
@@ -53,8 +49,8 @@ export interface BridgeMiddleware {
   readonly auth: Middleware<DefaultState, DefaultContext>;
   /** The auth configuration (backends, secrets) the auth middleware binds to each request. */
   readonly authConfig: Auth;
-  /** The db engine's store factory (`SessionStore(key)`, `Session.objects`, `clearExpired()`). */
-  readonly sessions: SessionStoreFactory;
+  /** SESSION_ENGINE's store factory (`SessionStore(key)`, `clearExpired()`, `close()` for its Redis connection). */
+  readonly sessions: SessionEngine;
   /** The `auth_user` table. */
   readonly users: AuthUserTable;
 }
@@ -62,11 +58,7 @@ export interface BridgeMiddleware {
 export function createBridgeMiddleware(options: BridgeOptions): BridgeMiddleware {
   const { settings, db } = options;
   const timezone = options.timezone ?? new DjangoTimezone(settings);
-  const sessions = createSessionStoreFactory({ db, settings, timezone });
-  const engine: string = settings.SESSION_ENGINE;
-  if (options.createStore === undefined && engine !== DB_SESSION_ENGINE) {
-    throw new TypeError(`SESSION_ENGINE ${engine}: createBridgeMiddleware() only wires ${DB_SESSION_ENGINE}; pass createStore for it`);
-  }
+  const sessions = createSessionEngine(settings, db, { timezone });
   const authConfig = createDjangoAuth({
     db,
     settings,
