@@ -5,6 +5,7 @@
  */
 import { pyDictKeys } from './dict-order.ts';
 import { PyJsonEncodeError } from './errors.ts';
+import { fastPyDumps } from './fast-stringify.ts';
 import { pyFloatRepr, pyIntRepr } from './float-repr.ts';
 import { MAX_ENCODE_DEPTH, PY_INT_MAX_STR_DIGITS } from './limits.ts';
 import { PyFloat, isPyFloat, type PyDict, type PyValue } from './types.ts';
@@ -41,10 +42,16 @@ export function pyQuote(s: string): string {
   return out + '"';
 }
 
-/** Serialise a value exactly as Django's JSONSerializer would (the text, before latin-1 encoding). */
+/**
+ * Serialise a value exactly as Django's JSONSerializer would (the text, before latin-1 encoding).
+ *
+ * Arrays and objects that are plain data go through JSON.stringify (fast-stringify.ts), at the top
+ * level or, for the session codec's top-level Map, as each entry's value; everything else, and
+ * every error, through the writer below.
+ */
 export function pyDumps(value: PyValue): string {
   try {
-    return encodeValue(value, 0);
+    return encodeValue(value, 0, true);
   } catch (err) {
     if (err instanceof EncodeFailure) throw err.toPublic();
     throw err;
@@ -117,7 +124,21 @@ function typeNameOf(v: unknown): string {
   return typeof ctor === 'function' && ctor.name ? ctor.name : 'object';
 }
 
-function encodeValue(value: PyValue, depth: number): string {
+/** The exact writer alone, without the JSON.stringify fast path: the reference the fast path must match. */
+export function pyDumpsExact(value: PyValue): string {
+  try {
+    return encodeValue(value, 0, false);
+  } catch (err) {
+    if (err instanceof EncodeFailure) throw err.toPublic();
+    throw err;
+  }
+}
+
+/**
+ * `fast`: try JSON.stringify for an array or object here (pyDumps passes it for the top level and
+ * the top-level Map passes it on to its values; deeper down a failed try would only be repeated).
+ */
+function encodeValue(value: PyValue, depth: number, fast = false): string {
   switch (typeof value) {
     case 'string':
       return pyQuote(value);
@@ -130,9 +151,13 @@ function encodeValue(value: PyValue, depth: number): string {
       return encodeBigInt(value);
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return encodeList(value, depth + 1);
       if (value instanceof PyFloat) return pyFloatRepr(value.value);
-      if (value instanceof Map) return encodeMap(value, depth + 1);
+      if (fast && !(value instanceof Map)) {
+        const json = fastPyDumps(value, depth + 1);
+        if (json !== undefined) return json;
+      }
+      if (Array.isArray(value)) return encodeList(value, depth + 1);
+      if (value instanceof Map) return encodeMap(value, depth + 1, fast);
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) return encodeDict(value as PyDict, depth + 1);
       if (isPyFloat(value)) return pyFloatRepr(value.value); // a PyFloat from another module copy
@@ -196,7 +221,7 @@ function encodeDict(dict: PyDict, depth: number): string {
   }
 }
 
-function encodeMap(map: Map<string, PyValue>, depth: number): string {
+function encodeMap(map: Map<string, PyValue>, depth: number, fast: boolean): string {
   if (depth > MAX_ENCODE_DEPTH) throw tooDeep(map, 'object');
   if (map.size === 0) return '{}';
   let key = '';
@@ -210,7 +235,7 @@ function encodeMap(map: Map<string, PyValue>, depth: number): string {
         throw new EncodeFailure('key', typeNameOf(k));
       }
       key = k;
-      out += (first ? '' : ',') + pyQuote(k) + ':' + encodeValue(v, depth);
+      out += (first ? '' : ',') + pyQuote(k) + ':' + encodeValue(v, depth, fast && depth === 1);
       first = false;
     }
     return out + '}';

@@ -1,0 +1,142 @@
+/**
+ * pyDumps' JSON.stringify fast path (src/pyjson/fast-stringify.ts) must write exactly what the exact
+ * writer writes, and fail exactly as it fails. Each rule that sends a value to the exact writer is
+ * pinned by a value that JSON.stringify would get wrong, and random values mix all of them.
+ * (What the exact writer writes is checked against real Python in pyjson-python.test.ts.)
+ *
+ * Reproduce a random failure with PYJSON_FAST_SEED=<seed printed in the message>.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { PY_KEY_ORDER, PyFloat, PyJsonEncodeError, pyDumps, pyLoads, type PyValue } from '../../src/pyjson/index.ts';
+import { pyDumpsExact } from '../../src/pyjson/stringify.ts';
+
+const SEED = Number(process.env.PYJSON_FAST_SEED ?? randomInt(2 ** 31));
+
+type Outcome = { text: string } | { error: string };
+
+function outcome(write: (v: PyValue) => string, value: PyValue): Outcome {
+  try {
+    return { text: write(value) };
+  } catch (err) {
+    assert.ok(err instanceof PyJsonEncodeError, `unexpected ${String(err)}`);
+    return { error: `${err.pythonType}: ${err.message}` };
+  }
+}
+
+function assertSame(value: PyValue, context = ''): void {
+  assert.deepEqual(outcome(pyDumps, value), outcome(pyDumpsExact, value), context);
+}
+
+/** A dict as the parser leaves it when Python order differs from JS order. */
+function ordered(entries: [string, PyValue][]): Record<string, PyValue> {
+  const dict: Record<string, PyValue> = {};
+  // defineProperty, as the parser does: a plain assignment to __proto__ would replace the prototype.
+  for (const [k, v] of entries) Object.defineProperty(dict, k, { value: v, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(dict, PY_KEY_ORDER, { value: entries.map(([k]) => k), writable: true, configurable: true });
+  return dict;
+}
+
+describe('pyDumps fast path writes what the exact writer writes', () => {
+  // Each value below is JSON.stringify-able, but JSON.stringify's text would differ from Python's.
+  const cases: [string, PyValue][] = [
+    ['integral PyFloat', { a: new PyFloat(2) }],
+    ['-0', [-0]],
+    ['-0.0 PyFloat', [new PyFloat(-0)]],
+    ['int beyond 2^53', [2 ** 60]],
+    ['MAX_SAFE_INTEGER', [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]],
+    ['float below 1e-4', [0.00001234]],
+    ['float at 1e-4', [1e-4, -1e-4]],
+    ['float just below 1e16', [9999999999999998.5 - 0.5 + 0.25]],
+    ['NaN and infinities', [NaN, Infinity, -Infinity]],
+    ['bigint', { n: 12n }],
+    ['nested Map', [new Map<string, PyValue>([['b', 1], ['a', 2]])]],
+    ['recorded key order', { outer: ordered([['b', 1], ['10', 2], ['2', 3]]) }],
+    ['integer-like keys without recorded order', { outer: { b: 1, 10: 2, 2: 3 } }],
+    ['DEL and non-ASCII', ['\x7f', 'é', 'Ā', '\u0fff', '\u1000', '\u2028', '\uffff', '😀', 'a\ud800b', '\udfff']],
+    ['control characters and escapes', ['\x00\x01\x1f"\\/\b\f\n\r\t']],
+    ['non-ASCII keys', { 'é\n\x7f': 1, '😀': [true, null] }],
+    ['__proto__ key', pyLoads('{"__proto__":{"x":1},"a":[1]}')],
+    ['null-prototype dict', Object.assign(Object.create(null) as Record<string, PyValue>, { a: 1, b: [2] })],
+    ['empty containers', [[], {}, new Map()]],
+  ];
+  for (const [name, inner] of cases) {
+    test(name, () => {
+      assertSame(inner);
+      assertSame([inner]);
+      assertSame(new Map<string, PyValue>([['_auth_user_id', '1'], ['x', inner]]));
+    });
+  }
+
+  test('values the writer refuses fail the same way, with the same path', () => {
+    const bad: unknown[] = [
+      { a: [1, undefined] },
+      { a: [1, () => 1] },
+      { a: Symbol('s') },
+      { a: new Date(0) },
+      { a: { toJSON: () => 1 } },
+      [1, , 3], // a hole
+      { a: { b: 10n ** 5000n } },
+      Object.assign([1, 2], { toJSON: () => 'x' }),
+    ];
+    for (const value of bad) {
+      assertSame(value as PyValue);
+      assertSame(new Map([['k', value as PyValue]]));
+    }
+    const cycle: PyValue[] = [];
+    cycle.push({ again: cycle });
+    assertSame(cycle);
+    assertSame(new Map([['k', cycle]]));
+  });
+
+  test('nesting at and beyond the writer limit', () => {
+    for (const depth of [899, 900, 901, 902]) {
+      let value: PyValue = 1;
+      for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { k: value };
+      assertSame(value, `depth ${depth}`);
+      assertSame(new Map([['k', value]]), `depth ${depth} under a Map`);
+    }
+  });
+
+  test('a polluted Object.prototype.toJSON is not called', () => {
+    const proto = Object.prototype as { toJSON?: unknown };
+    proto.toJSON = () => 'polluted';
+    try {
+      assertSame({ a: { b: 1 } });
+      assertSame(new Map([['a', { b: 1 }]]));
+    } finally {
+      delete proto.toJSON;
+    }
+  });
+
+  test(`random values (seed ${SEED})`, () => {
+    const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const text = fc.oneof(fc.string({ maxLength: 8 }), fc.string({ unit: codeUnit, maxLength: 8 }));
+    const key = fc.oneof(text, fc.constantFrom('0', '10', '2', '01', '4294967295', '__proto__', ''));
+    const double = fc.oneof(fc.double(), fc.constantFrom(1e-4, 1e16, -0, 0.1, 1.5, 1e21, 2 ** 53, 2 ** 53 + 2));
+    const { value } = fc.letrec<{ value: PyValue }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer(),
+        fc.maxSafeInteger(),
+        fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+        double,
+        double.map((d) => new PyFloat(d)),
+        text,
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+        fc.array(fc.tuple(key, tie('value')), { maxLength: 4 }).map((entries) => ordered(entries)),
+        fc.array(fc.tuple(key, tie('value')), { maxLength: 4 }).map((entries) => new Map(entries)),
+      ),
+    }));
+    const session = fc.array(fc.tuple(key, value), { maxLength: 5 }).map((entries) => new Map(entries));
+    fc.assert(
+      fc.property(fc.oneof(value, session), (v) => assertSame(v)),
+      { seed: SEED, numRuns: 3000 },
+    );
+  });
+});
