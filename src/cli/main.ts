@@ -16,6 +16,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   decode: () => import('./commands/decode.ts'),
   migrate: () => import('./commands/migrate.ts'),
   serve: () => import('./commands/serve.ts'),
+  clearsessions: () => import('./commands/clearsessions.ts'),
+  inspect: () => import('./commands/inspect.ts'),
+  createuser: () => import('./commands/createuser.ts'),
 };
 
 async function overview(): Promise<string> {

@@ -1,0 +1,276 @@
+/**
+ * `clearsessions`: Django's `manage.py clearsessions`, for tables of millions of rows.
+ *
+ * Deletes exactly the rows Django's would (see src/sessions/clear-expired.ts), in short batches, with
+ * a progress display and a summary. SIGINT/SIGTERM stop it after the batch in progress; a lost
+ * connection stops it too. Either way it says how far it got, exits non-zero, and a new run carries on.
+ */
+import { ConfigError, loadSettings, type Environment, type Settings } from '../../config.ts';
+import { openDatabase, type Database } from '../../db/connection.ts';
+import { DateTimeError, DjangoTimezone, fromIsoformat, type PyDateTime } from '../../db/datetime.ts';
+import { DatabaseConfigError } from '../../db/errors.ts';
+import { SessionTable } from '../../sessions/backends/db-table.ts';
+import {
+  ClearExpiredError,
+  DEFAULT_BATCH_SIZE,
+  ExpiredSessionCleaner,
+  isConnectFailure,
+  MAX_BATCH_SIZE,
+  type ClearExpiredResult,
+  type ClearStrategy,
+} from '../../sessions/clear-expired.ts';
+import { parseOptions, USAGE_EXIT } from '../args.ts';
+import { CliError } from '../errors.ts';
+import { createProgress, formatCount, formatDuration, quietDriverWarnings } from '../progress.ts';
+
+export const summary = 'delete expired sessions in short batches (Django\'s clearsessions, safe on big tables)';
+
+const HELP = `usage: django-session-bridge clearsessions [options]
+
+Delete the expired rows of django_session: exactly the rows Django's \`manage.py clearsessions\`
+deletes (expire_date before now, compared as Django compares it for this database, USE_TZ and
+TIME_ZONE), but in many short statements instead of one, so the live site is never kept waiting.
+"Now" is taken once, at the start. Progress goes to stderr (a bar on a terminal, a line every few
+seconds otherwise); a summary goes to stdout.
+
+Ctrl-C or SIGTERM stops it after the batch in progress (a second one stops it at once); a lost
+database connection stops it too. Every finished batch is committed: run it again to carry on.
+
+With SESSION_ENGINE cache or signed_cookies there is nothing to delete (expired sessions vanish on
+their own), as with Django; db and cached_db clean the table.
+
+options:
+  --batch-size N        rows per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})
+  --strategy S          how to walk the table (default auto):
+                          index  expired rows in expire_date order, through Django's expire_date index
+                          sweep  the whole table in storage order, deleting the expired rows it meets
+                          auto   sweep when 10% or more of the table is expired, else index
+  --dry-run             count the expired rows and say what would be done; delete nothing
+  --pause MS            wait MS milliseconds between batches (e.g. to let replicas catch up; default 0)
+  --expired-before T    delete only rows that expired before T, an ISO 8601 date-time in the past
+                        (with an offset, or in TIME_ZONE; default: now)
+  --quiet               no progress display (errors and the summary only)
+  -h, --help            this text
+
+environment (as for serve): DATABASE_URL (default sqlite:db.sqlite3), USE_TZ, TIME_ZONE,
+SESSION_ENGINE, DJANGO_VERSION
+
+exit status: 0 done (or nothing to do); 1 database error; 2 wrong option or setting;
+130 / 143 stopped by SIGINT / SIGTERM
+
+examples:
+  DATABASE_URL=mysql://app:secret@db.internal/site npm run --silent cli -- clearsessions
+  django-session-bridge clearsessions --dry-run
+  django-session-bridge clearsessions --batch-size 200 --pause 50
+  # crontab: every night at 03:17, output mailed only on failure
+  17 3 * * * cd /srv/app && DATABASE_URL=... npx django-session-bridge clearsessions --quiet >/dev/null
+`;
+
+const TABLE_ENGINES = new Set(['django.contrib.sessions.backends.db', 'django.contrib.sessions.backends.cached_db']);
+/** Engines whose SessionStore.clear_expired() is a no-op in Django: their entries expire by themselves. */
+const SELF_EXPIRING_ENGINES = new Set(['django.contrib.sessions.backends.cache', 'django.contrib.sessions.backends.signed_cookies']);
+
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+function loadClearSettings(env: Environment): Settings {
+  try {
+    // No secret is involved in deleting rows; without DATABASE_URL the development database is used.
+    return loadSettings(env, { allowDevelopmentDefaults: true });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, USAGE_EXIT);
+    throw err;
+  }
+}
+
+function parseWhole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`, USAGE_EXIT);
+  }
+  return Number(raw);
+}
+
+function parseStrategy(raw: string | undefined): ClearStrategy | 'auto' {
+  if (raw === undefined) return 'auto';
+  if (raw === 'auto' || raw === 'index' || raw === 'sweep') return raw;
+  throw new CliError(`--strategy must be auto, index or sweep, got "${raw}"`, USAGE_EXIT);
+}
+
+/** `--expired-before`: a past instant, held as Django holds datetimes under these settings. */
+function parseBefore(raw: string | undefined, tz: DjangoTimezone): PyDateTime {
+  const now = tz.now();
+  if (raw === undefined) return now;
+  let value: PyDateTime;
+  try {
+    // Naive text is wall-clock time in TIME_ZONE, as Django reads a naive datetime.
+    value = tz.coerce(fromIsoformat(raw));
+  } catch (err) {
+    if (err instanceof DateTimeError) throw new CliError(`--expired-before: ${err.message}`, USAGE_EXIT);
+    throw err;
+  }
+  if (value.compare(now) > 0) {
+    throw new CliError(`--expired-before must not be in the future (that would delete live sessions), got "${raw}"`, USAGE_EXIT);
+  }
+  return value;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n', 1)[0] ?? '';
+}
+
+/** A failure before any row was touched: unreachable database, wrong credentials, no table. */
+function preflightError(db: Database, err: unknown): CliError {
+  const reason = firstLine(err);
+  return new CliError(isConnectFailure(err) ? `cannot connect to the database ${db.redactedUrl}: ${reason}` : `${db.redactedUrl}: ${reason}`);
+}
+
+/** "1,000 of 3,334 expired sessions in 4.2 s: 238 rows/s, 2 batches …". */
+function describeRun(result: ClearExpiredResult, expected: number, batchSize: number): string {
+  const seconds = result.elapsedMs / 1000;
+  const rate = seconds > 0 ? result.deleted / seconds : result.deleted;
+  const count = result.deleted === expected ? formatCount(expected) : `${formatCount(result.deleted)} of ${formatCount(expected)}`;
+  return (
+    `${count} expired sessions in ${formatDuration(result.elapsedMs)}: ${formatCount(rate)} rows/s, ` +
+    `${formatCount(result.batches)} batches of up to ${formatCount(batchSize)} rows (strategy ${result.strategy}), ` +
+    `longest statement ${Math.round(result.longestStatementMs)} ms`
+  );
+}
+
+/** SIGINT/SIGTERM → abort after the current batch; a second signal exits at once. */
+function trapSignals(controller: AbortController): { received(): 'SIGINT' | 'SIGTERM' | null; release(): void } {
+  let received: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    if (received !== null) {
+      process.stderr.write(`\n${signal} again: stopping now (the batch in progress is rolled back by the database)\n`);
+      process.exit(SIGNAL_EXIT[signal]);
+    }
+    received = signal;
+    process.stderr.write(`\n${signal}: stopping after the batch in progress (send it again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    received: () => received,
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function run(argv: string[], env: Environment = process.env): Promise<number> {
+  const values = parseOptions(argv, {
+    'batch-size': { type: 'string' },
+    strategy: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    pause: { type: 'string' },
+    'expired-before': { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  quietDriverWarnings(env);
+  const batchSize = parseWhole('batch-size', values['batch-size'], DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
+  const pauseMs = parseWhole('pause', values.pause, 0, 0, 600_000);
+  const strategyOption = parseStrategy(values.strategy);
+  const settings = loadClearSettings(env);
+
+  const engine: string = settings.SESSION_ENGINE;
+  if (SELF_EXPIRING_ENGINES.has(engine)) {
+    process.stdout.write(`Nothing to do for ${engine}: its sessions expire by themselves (Django's clearsessions does nothing either).\n`);
+    return 0;
+  }
+  if (!TABLE_ENGINES.has(engine)) {
+    throw new CliError(`Session engine '${engine}' doesn't support clearing expired sessions.`);
+  }
+
+  const tz = new DjangoTimezone(settings);
+  const before = parseBefore(values['expired-before'], tz);
+  const url = settings.DATABASE_URL!;
+  if (!env.DATABASE_URL) process.stderr.write(`DATABASE_URL is not set: using the development database ${url}\n`);
+  let db: Database;
+  try {
+    db = openDatabase(url, settings, { max: 2 });
+  } catch (err) {
+    if (err instanceof DatabaseConfigError) throw new CliError(err.message, USAGE_EXIT);
+    throw err;
+  }
+
+  try {
+    const cleaner = new ExpiredSessionCleaner(new SessionTable(db, tz));
+    let expected: number;
+    let strategy: ClearStrategy;
+    try {
+      if (!(await cleaner.tableExists())) {
+        throw new CliError(`${cleaner.tableName} does not exist in ${db.redactedUrl}: run \`django-session-bridge migrate\` or Django's manage.py migrate`);
+      }
+      expected = await cleaner.countExpired(before);
+      strategy = strategyOption === 'auto' ? await cleaner.chooseStrategy(expected) : strategyOption;
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw preflightError(db, err);
+    }
+    const cutoff = `expire_date before ${before.isoformat(' ')}${before.aware ? '' : ` (${settings.TIME_ZONE})`}`;
+
+    if (values['dry-run']) {
+      process.stdout.write(
+        `Dry run: ${formatCount(expected)} expired sessions (${cutoff}) in ${cleaner.tableName} of ${db.redactedUrl}; ` +
+          `a run would delete them with strategy ${strategy}, ${formatCount(batchSize)} rows per statement. Nothing was deleted.\n`,
+      );
+      return 0;
+    }
+    if (expected === 0) {
+      process.stdout.write(`No expired sessions (${cutoff}) in ${cleaner.tableName} of ${db.redactedUrl}.\n`);
+      return 0;
+    }
+
+    const controller = new AbortController();
+    const signals = trapSignals(controller);
+    const progress = createProgress({
+      total: expected,
+      unit: 'rows',
+      label: 'clearsessions: ',
+      ...(values.quiet ? { mode: 'none' as const } : {}),
+    });
+    let result: ClearExpiredResult;
+    try {
+      result = await cleaner.clear({
+        before,
+        batchSize,
+        strategy,
+        pauseMs,
+        signal: controller.signal,
+        expiredCount: expected,
+        onBatch: (p) => progress.update(p.deleted),
+      });
+    } catch (err) {
+      progress.finish();
+      if (!(err instanceof ClearExpiredError)) throw err;
+      const what = err.connectionLost ? `lost the connection to ${db.redactedUrl}` : `database error on ${db.redactedUrl}`;
+      throw new CliError(
+        `${what} after deleting ${describeRun(err.progress, expected, batchSize)}: ${err.message}. ` +
+          'Finished batches are committed; run clearsessions again to carry on.',
+      );
+    } finally {
+      signals.release();
+    }
+    progress.finish();
+
+    const signal = signals.received();
+    if (!result.completed) {
+      process.stderr.write(
+        `clearsessions stopped by ${signal ?? 'request'} after deleting ${describeRun(result, expected, batchSize)}. ` +
+          'The rest are still there; run clearsessions again to carry on.\n',
+      );
+      return signal === null ? 1 : SIGNAL_EXIT[signal];
+    }
+    process.stdout.write(`Deleted ${describeRun(result, expected, batchSize)}; ${cutoff}.\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

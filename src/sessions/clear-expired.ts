@@ -1,0 +1,549 @@
+/**
+ * `clearsessions` for tables of millions of rows: delete exactly the rows Django's
+ * `SessionStore.clear_expired()` deletes (`expire_date < now`, compared as Django compares it on each
+ * database and USE_TZ setting, through the store's own datetime adapter), but in many short
+ * statements instead of Django's one unbounded `DELETE`, so no statement holds locks for long.
+ *
+ * "Now" is read once, at the start: the run deletes the rows that were expired at that instant,
+ * which is what Django's single statement does. Rows that expire while it runs are left for the next
+ * run, as they would be by Django.
+ *
+ * Two ways to walk the table, both bounded per statement:
+ *
+ *   index  In expire_date order through Django's `expire_date` index, `batchSize` rows per DELETE:
+ *            MariaDB     DELETE … WHERE expire_date < ? ORDER BY expire_date, session_key LIMIT n
+ *            PostgreSQL  DELETE … WHERE ctid = ANY(ARRAY(SELECT ctid … ORDER BY expire_date LIMIT n))
+ *                          AND expire_date < ?
+ *            SQLite      DELETE … WHERE rowid IN (SELECT rowid … ORDER BY expire_date LIMIT n)
+ *          Only expired rows are read and locked. But consecutive rows of that index live on random
+ *          pages of the table, so when the expired rows are not in memory (a backlog of old sessions
+ *          never is) each deleted row costs one random read: ~0.3 ms on an SSD-backed VM, i.e. hours
+ *          for tens of millions of rows.
+ *   sweep  In the table's physical order, `batchSize` rows of the table per DELETE, deleting the
+ *          expired ones among them:
+ *            MariaDB     primary-key ranges (InnoDB stores rows in key order): one non-locking
+ *                          SELECT finds the end of the next range, then
+ *                          DELETE … WHERE session_key > ? AND session_key <= ? AND expire_date < ?
+ *            PostgreSQL  ranges of heap pages (a TID range scan, PostgreSQL 14+):
+ *                          DELETE … WHERE ctid >= '(p,0)' AND ctid < '(q,0)' AND expire_date < ?
+ *            SQLite      rowid ranges: DELETE … WHERE rowid > ? AND rowid <= ? AND expire_date < ?
+ *          Reads the whole table, sequentially; the cost is the table's size, not the number of
+ *          rows deleted. On MariaDB the statements run under READ COMMITTED, so the live rows of a
+ *          range are not kept locked (InnoDB releases rows that fail the WHERE at once).
+ *
+ * `auto` (the default) takes `sweep` when at least SWEEP_THRESHOLD of the table is expired (the usual
+ * backlog, or a daily cron on two-week sessions) and `index` for a few expired rows in a big table.
+ *
+ * Stopping: an AbortSignal is checked between statements, so an abort (Ctrl-C, SIGTERM) ends the run
+ * after the current batch; a lost connection fails the batch. Either way every finished batch is
+ * committed and a new run simply carries on.
+ */
+import type { Knex } from 'knex';
+import type { Database, Dialect } from '../db/connection.ts';
+import { type PyDateTime } from '../db/datetime.ts';
+import type { SessionTable } from './backends/db-table.ts';
+
+export type ClearStrategy = 'index' | 'sweep';
+
+/** Rows per statement: about 10-40 ms per DELETE on a table that does not fit in memory. */
+export const DEFAULT_BATCH_SIZE = 500;
+export const MAX_BATCH_SIZE = 100_000;
+/** `auto` sweeps the table when at least this share of its rows is expired. */
+export const SWEEP_THRESHOLD = 0.1;
+/** Attempts per batch when the database reports a deadlock, a lock timeout or a busy database. */
+const TRANSIENT_ATTEMPTS = 4;
+
+export interface ClearProgress {
+  /** Rows deleted so far. */
+  readonly deleted: number;
+  /** DELETE statements run so far. */
+  readonly batches: number;
+  /** All statements run so far (a MariaDB sweep also runs one SELECT per batch). */
+  readonly statements: number;
+  readonly elapsedMs: number;
+  /** The slowest single statement so far, in ms. */
+  readonly longestStatementMs: number;
+}
+
+export interface ClearExpiredResult extends ClearProgress {
+  readonly strategy: ClearStrategy;
+  /** The instant compared with: rows with `expire_date < before` were deleted. */
+  readonly before: PyDateTime;
+  /** False when the run was aborted before the end. */
+  readonly completed: boolean;
+}
+
+export interface ClearExpiredOptions {
+  /** Default: `timezone.now()` once, at the start. */
+  before?: PyDateTime;
+  /** Rows per statement (index: rows deleted; sweep: rows of the table visited). */
+  batchSize?: number;
+  /** Default 'auto'. */
+  strategy?: ClearStrategy | 'auto';
+  /** Sleep between batches (lets replicas and the live site breathe). Default 0. */
+  pauseMs?: number;
+  /** Checked between statements: stops the run after the batch in progress. */
+  signal?: AbortSignal;
+  /** Called after every batch. */
+  onBatch?: (progress: ClearProgress) => void;
+  /** The expired-row count, if the caller already has it (auto uses it to choose). */
+  expiredCount?: number;
+}
+
+/** A batch failed; `progress` says how far the run got (everything in it is committed). */
+export class ClearExpiredError extends Error {
+  constructor(
+    message: string,
+    readonly progress: ClearExpiredResult,
+    /** The database went away (connection refused, reset, server shut down). */
+    readonly connectionLost: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ClearExpiredError';
+  }
+}
+
+// ---- Driver results and errors --------------------------------------------------------------------
+
+/** Rows affected by a knex.raw() DELETE, whatever the driver. */
+function affectedRows(dialect: Dialect, result: unknown): number {
+  switch (dialect) {
+    case 'mysql':
+      return Number((result as [{ affectedRows: number }])[0].affectedRows);
+    case 'postgres':
+      return Number((result as { rowCount: number | null }).rowCount ?? 0);
+    case 'sqlite':
+      return Number((result as { changes: number }).changes);
+  }
+}
+
+/** The rows of a knex.raw() SELECT, whatever the driver. */
+function resultRows(dialect: Dialect, result: unknown): Record<string, unknown>[] {
+  switch (dialect) {
+    case 'mysql':
+      return (result as [Record<string, unknown>[]])[0];
+    case 'postgres':
+      return (result as { rows: Record<string, unknown>[] }).rows;
+    case 'sqlite':
+      return result as Record<string, unknown>[];
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** Whether `err` means the database cannot be reached or went away (as opposed to a bad statement). */
+export function isConnectionError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  if (e.errno === 2006 || e.errno === 2013) return true; // MySQL: server has gone away / lost connection
+  if (e.name === 'KnexTimeoutError') return true; // no connection could be had from the pool
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|connection is closed|Cannot enqueue|Can't add new command when connection is in closed state/i.test(message);
+}
+
+/**
+ * Whether `err` means no connection could be had at all: unreachable, refused, wrong credentials or
+ * no such database. (A superset of isConnectionError, for the messages of a command's first query.)
+ */
+export function isConnectFailure(err: unknown): boolean {
+  if (isConnectionError(err)) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; errno?: unknown };
+  // MySQL: access denied (1044, 1045, 1698), unknown database (1049).
+  if (e.errno === 1044 || e.errno === 1045 || e.errno === 1698 || e.errno === 1049) return true;
+  // PostgreSQL: class 28 (invalid authorization), 3D000 (no such database).
+  return typeof e.code === 'string' && (e.code.startsWith('28') || e.code === '3D000');
+}
+
+/** Deadlocks, lock timeouts, serialization failures and a busy SQLite file: worth another try. */
+function isTransient(dialect: Dialect, err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; errno?: unknown };
+  switch (dialect) {
+    case 'mysql':
+      return e.errno === 1213 || e.errno === 1205;
+    case 'postgres':
+      return e.code === '40001' || e.code === '40P01' || e.code === '55P03';
+    case 'sqlite':
+      return typeof e.code === 'string' && (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'));
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+// ---- The cleaner ----------------------------------------------------------------------------------
+
+export interface ExpiredSessionCleanerOptions {
+  /** Default `django_session`; must be the table `table` was built for. */
+  tableName?: string;
+}
+
+/** One statement to run: SQL with `?` placeholders and its bindings. */
+interface Statement {
+  sql: string;
+  bindings: readonly (string | number)[];
+}
+
+/** A walk over the table: each call deletes one batch; null once the walk is over. */
+type Walk = (run: StatementRunner) => Promise<number | null>;
+
+interface StatementRunner {
+  delete(statement: Statement): Promise<number>;
+  select(statement: Statement): Promise<Record<string, unknown>[]>;
+}
+
+export class ExpiredSessionCleaner {
+  readonly db: Database;
+  readonly dialect: Dialect;
+  readonly tableName: string;
+  private readonly t: string;
+
+  constructor(
+    readonly table: SessionTable,
+    options: ExpiredSessionCleanerOptions = {},
+  ) {
+    this.db = table.db;
+    this.dialect = table.dialect;
+    this.tableName = options.tableName ?? 'django_session';
+    this.t = this.quote(this.tableName);
+  }
+
+  private quote(name: string): string {
+    return this.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`;
+  }
+
+  /** `expire_date < ?`'s parameter: `before` exactly as Django's adapter sends it. */
+  private beforeParam(before: PyDateTime): string {
+    return this.table.dates.toParam(before);
+  }
+
+  /** Whether the table exists. */
+  tableExists(): Promise<boolean> {
+    return this.db.knex.schema.hasTable(this.tableName);
+  }
+
+  /** Rows with `expire_date < before` (Django's now by default): what a run would delete. */
+  async countExpired(before: PyDateTime = this.table.timezone.now()): Promise<number> {
+    const rows = resultRows(
+      this.dialect,
+      await this.db.knex.raw(`SELECT COUNT(*) AS n FROM ${this.t} WHERE expire_date < ?`, [this.beforeParam(before)]),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Rows in the table: the server's estimate where counting would read the whole table
+   * (MariaDB's TABLE_ROWS, PostgreSQL's reltuples), an exact count on SQLite or when no estimate exists.
+   */
+  async estimateRows(): Promise<number> {
+    const { knex } = this.db;
+    if (this.dialect === 'mysql') {
+      const rows = resultRows(
+        'mysql',
+        await knex.raw('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [
+          this.tableName,
+        ]),
+      );
+      const n = Number(rows[0]?.n ?? -1);
+      if (n > 0) return n;
+    } else if (this.dialect === 'postgres') {
+      const rows = resultRows('postgres', await knex.raw('SELECT reltuples AS n FROM pg_class WHERE oid = to_regclass(?)', [this.t]));
+      const n = Number(rows[0]?.n ?? -1);
+      if (n > 0) return n;
+    }
+    const rows = resultRows(this.dialect, await knex.raw(`SELECT COUNT(*) AS n FROM ${this.t}`));
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** The strategy `auto` takes for `expired` rows out of the table's (estimated) size. */
+  async chooseStrategy(expired: number): Promise<ClearStrategy> {
+    if (expired === 0) return 'index';
+    if (this.dialect === 'postgres' && !(await this.postgresHasTidRangeScan())) return 'index';
+    const total = await this.estimateRows();
+    return expired >= SWEEP_THRESHOLD * Math.max(total, expired) ? 'sweep' : 'index';
+  }
+
+  private async postgresHasTidRangeScan(): Promise<boolean> {
+    const rows = resultRows('postgres', await this.db.knex.raw('SHOW server_version_num'));
+    return Number(rows[0]?.server_version_num ?? 0) >= 140000;
+  }
+
+  /** The batch statements of `strategy`, for EXPLAIN (tests check the plans). */
+  sampleStatements(strategy: ClearStrategy, before: PyDateTime, batchSize = DEFAULT_BATCH_SIZE): Statement[] {
+    const p = this.beforeParam(before);
+    if (strategy === 'index') return [this.indexDelete(p, batchSize)];
+    switch (this.dialect) {
+      case 'mysql':
+        return [
+          { sql: `SELECT session_key FROM ${this.t} WHERE session_key > ? ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: ['', batchSize - 1] },
+          { sql: `DELETE FROM ${this.t} WHERE session_key > ? AND session_key <= ? AND expire_date < ?`, bindings: ['', 'zzzz', p] },
+        ];
+      case 'postgres':
+        return [this.pageRangeDelete(p, 0, 10)];
+      case 'sqlite':
+        return [{ sql: `DELETE FROM ${this.t} WHERE rowid > ? AND rowid <= ? AND expire_date < ?`, bindings: [0, batchSize, p] }];
+    }
+  }
+
+  private indexDelete(p: string, n: number): Statement {
+    const t = this.t;
+    switch (this.dialect) {
+      case 'mysql':
+        // session_key makes the order total, so the statement is deterministic (statement-based binlog).
+        return { sql: `DELETE FROM ${t} WHERE expire_date < ? ORDER BY expire_date, session_key LIMIT ?`, bindings: [p, n] };
+      case 'postgres':
+        // Row addresses from the index, then a TID scan (no second index lookup). A row that a
+        // concurrent save renewed meanwhile has moved, and is re-checked against expire_date.
+        return {
+          sql: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < ? ORDER BY expire_date LIMIT ?)) AND expire_date < ?`,
+          bindings: [p, n, p],
+        };
+      case 'sqlite':
+        return { sql: `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? ORDER BY expire_date LIMIT ?)`, bindings: [p, n] };
+    }
+  }
+
+  /** Pages fromPage..toPage-1 (toPage null: to the end of the table, pages added meanwhile included). */
+  private pageRangeDelete(p: string, fromPage: number, toPage: number | null): Statement {
+    if (toPage === null) {
+      return { sql: `DELETE FROM ${this.t} WHERE ctid >= ?::tid AND expire_date < ?`, bindings: [`(${fromPage},0)`, p] };
+    }
+    return {
+      sql: `DELETE FROM ${this.t} WHERE ctid >= ?::tid AND ctid < ?::tid AND expire_date < ?`,
+      bindings: [`(${fromPage},0)`, `(${toPage},0)`, p],
+    };
+  }
+
+  private indexWalk(p: string, batchSize: number): Walk {
+    let done = false;
+    return async (run) => {
+      if (done) return null;
+      const deleted = await run.delete(this.indexDelete(p, batchSize));
+      // A short batch means nothing expired is left (as of `before`).
+      if (deleted < batchSize) done = true;
+      return deleted;
+    };
+  }
+
+  private async sweepWalk(p: string, batchSize: number, run: StatementRunner): Promise<Walk> {
+    const t = this.t;
+    switch (this.dialect) {
+      case 'mysql': {
+        let lower: string | null = null;
+        let done = false;
+        return async (r) => {
+          if (done) return null;
+          // The key `batchSize` rows further on ends this range; none means the rest of the table.
+          const found = await r.select(
+            lower === null
+              ? { sql: `SELECT session_key FROM ${t} ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [batchSize - 1] }
+              : { sql: `SELECT session_key FROM ${t} WHERE session_key > ? ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [lower, batchSize - 1] },
+          );
+          const upper = found[0] === undefined ? null : String(found[0].session_key);
+          let sql = `DELETE FROM ${t} WHERE expire_date < ?`;
+          const bindings: (string | number)[] = [p];
+          if (lower !== null) {
+            sql += ' AND session_key > ?';
+            bindings.push(lower);
+          }
+          if (upper !== null) {
+            sql += ' AND session_key <= ?';
+            bindings.push(upper);
+          }
+          const deleted = await r.delete({ sql, bindings });
+          if (upper === null) done = true;
+          lower = upper;
+          return deleted;
+        };
+      }
+      case 'postgres': {
+        // Ranges over the pages the table has now; the last range is open-ended.
+        const rows = await run.select({
+          sql: `SELECT pg_relation_size(to_regclass(?)) / current_setting('block_size')::int AS pages, reltuples, relpages FROM pg_class WHERE oid = to_regclass(?)`,
+          bindings: [t, t],
+        });
+        const pages = Number(rows[0]?.pages ?? 0);
+        const relpages = Number(rows[0]?.relpages ?? 0);
+        const reltuples = Number(rows[0]?.reltuples ?? -1);
+        // Rows per page from the statistics when there are some; ~30 is typical for session rows.
+        const perPage = relpages > 0 && reltuples > 0 ? Math.max(1, reltuples / relpages) : 30;
+        const step = Math.max(1, Math.round(batchSize / perPage));
+        let page = 0;
+        let finished = false;
+        return async (r) => {
+          if (finished) return null;
+          const to = page + step;
+          if (to >= pages) {
+            // The last range is open-ended, so pages the table grew meanwhile are covered too.
+            finished = true;
+            return r.delete(this.pageRangeDelete(p, page, null));
+          }
+          const deleted = await r.delete(this.pageRangeDelete(p, page, to));
+          page = to;
+          return deleted;
+        };
+      }
+      case 'sqlite': {
+        const rows = await run.select({ sql: `SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM ${t}`, bindings: [] });
+        const hi = rows[0]?.hi === null || rows[0]?.hi === undefined ? null : Number(rows[0].hi);
+        let lower = hi === null ? 0 : Number(rows[0]!.lo) - 1;
+        return async (r) => {
+          if (hi === null || lower >= hi) return null;
+          const upper = Math.min(hi, lower + batchSize);
+          const deleted = await r.delete({
+            sql: `DELETE FROM ${t} WHERE rowid > ? AND rowid <= ? AND expire_date < ?`,
+            bindings: [lower, upper, p],
+          });
+          lower = upper;
+          return deleted;
+        };
+      }
+    }
+  }
+
+  /**
+   * Delete every row with `expire_date < before`, batch by batch. Resolves when done or aborted
+   * (`completed` says which); rejects with ClearExpiredError when a batch fails.
+   */
+  async clear(options: ClearExpiredOptions = {}): Promise<ClearExpiredResult> {
+    const before = options.before ?? this.table.timezone.now();
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw new RangeError(`batchSize must be a whole number from 1 to ${MAX_BATCH_SIZE}, got ${batchSize}`);
+    }
+    const p = this.beforeParam(before);
+    const started = performance.now();
+    let deleted = 0;
+    let batches = 0;
+    let statements = 0;
+    let longest = 0;
+    let strategy: ClearStrategy = options.strategy === 'auto' || options.strategy === undefined ? 'index' : options.strategy;
+    const snapshot = (completed: boolean): ClearExpiredResult => ({
+      deleted,
+      batches,
+      statements,
+      elapsedMs: performance.now() - started,
+      longestStatementMs: longest,
+      strategy,
+      before,
+      completed,
+    });
+
+    // One connection for the whole run: session settings (MariaDB's isolation level) stay with it,
+    // and the run never waits in the pool behind the live site between two batches.
+    const client = this.db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(conn: unknown): Promise<void> };
+    let conn: unknown;
+    let restoreIsolation: string | null = null;
+    const timed = async <T>(statement: Statement, read: (result: unknown) => T): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        const t0 = performance.now();
+        try {
+          const result = await (this.db.knex.raw(statement.sql, statement.bindings as Knex.RawBinding[]) as Knex.Raw).connection(conn);
+          const ms = performance.now() - t0;
+          statements++;
+          if (ms > longest) longest = ms;
+          return read(result);
+        } catch (err) {
+          statements++;
+          if (attempt >= TRANSIENT_ATTEMPTS || !isTransient(this.dialect, err)) throw err;
+          await sleep(50 * 2 ** attempt);
+        }
+      }
+    };
+    const runner: StatementRunner = {
+      delete: async (statement) => {
+        const n = await timed(statement, (result) => affectedRows(this.dialect, result));
+        batches++;
+        return n;
+      },
+      select: (statement) => timed(statement, (result) => resultRows(this.dialect, result)),
+    };
+
+    try {
+      try {
+        conn = await client.acquireConnection();
+        if (options.strategy === 'auto' || options.strategy === undefined) {
+          strategy = await this.chooseStrategy(options.expiredCount ?? (await this.countExpired(before)));
+        }
+        if (this.dialect === 'mysql') restoreIsolation = await this.readCommitted(conn);
+      } catch (err) {
+        throw new ClearExpiredError(`cannot start: ${firstLine(err)}`, snapshot(false), isConnectionError(err), { cause: err });
+      }
+      try {
+        const walk = strategy === 'index' ? this.indexWalk(p, batchSize) : await this.sweepWalk(p, batchSize, runner);
+        for (;;) {
+          if (options.signal?.aborted) return snapshot(false);
+          const n = await walk(runner);
+          if (n === null) break;
+          deleted += n;
+          options.onBatch?.(snapshot(false));
+          if (options.pauseMs) await sleep(options.pauseMs, options.signal);
+        }
+        return snapshot(true);
+      } catch (err) {
+        throw new ClearExpiredError(firstLine(err), snapshot(false), isConnectionError(err), { cause: err });
+      }
+    } finally {
+      if (conn !== undefined) {
+        if (restoreIsolation !== null) {
+          await (this.db.knex.raw(`SET SESSION TRANSACTION ISOLATION LEVEL ${restoreIsolation}`) as Knex.Raw).connection(conn).catch(() => {});
+        }
+        await client.releaseConnection(conn);
+      }
+    }
+  }
+
+  /**
+   * READ COMMITTED for this connection (InnoDB then neither keeps rows that fail the WHERE locked nor
+   * takes gap locks); returns the level to restore afterwards, since the connection goes back to a
+   * pool that may be the live site's.
+   */
+  private async readCommitted(conn: unknown): Promise<string | null> {
+    const { knex } = this.db;
+    let current: string | null = null;
+    for (const variable of ['@@SESSION.transaction_isolation', '@@SESSION.tx_isolation']) {
+      try {
+        const rows = resultRows('mysql', await (knex.raw(`SELECT ${variable} AS level`) as Knex.Raw).connection(conn));
+        current = String(rows[0]?.level ?? '');
+        break;
+      } catch {
+        // MySQL 8 knows only transaction_isolation, MariaDB before 11.1 only tx_isolation.
+      }
+    }
+    if (current === null || !/^[A-Z-]+$/.test(current) || current === 'READ-COMMITTED') return null;
+    await (knex.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED') as Knex.Raw).connection(conn);
+    return current.replace(/-/g, ' ');
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n', 1)[0] ?? '';
+}
