@@ -17,6 +17,7 @@ Two modes:
       DATABASE_URL      for cached_db (URL forms of test/django_migrate/settings.py); the
                         django_session table must exist
       USE_TZ, TIME_ZONE (default True, UTC)   DJANGO_VERSION (optional check)
+      DEFAULT_HASHING_ALGORITHM (3.2 only, optional: sha1 signs signed_cookies with sha1)
 
 Protocol: one JSON object per line each way, answered in order.
   request:  {"id": ..., "cmd": NAME, ...params}
@@ -181,6 +182,11 @@ if not PICKLE_ONLY:
         sys.stderr.write("engines_oracle: DJANGO_VERSION=%s but Django %s was imported\n" % (wanted, django.get_version()))
         sys.exit(2)
 
+    if os.environ.get("DEFAULT_HASHING_ALGORITHM"):
+        import warnings
+
+        warnings.simplefilter("ignore")  # 3.2 warns about its own transitional setting
+
     CACHE_BACKEND = os.environ["CACHE_BACKEND"]
     REDIS_URL = os.environ["REDIS_URL"]
     settings.configure(
@@ -199,6 +205,7 @@ if not PICKLE_ONLY:
         TIME_ZONE=TIME_ZONE,
         SESSION_COOKIE_AGE=int(os.environ.get("SESSION_COOKIE_AGE", "1209600")),
         LOGGING_CONFIG=None,
+        **({"DEFAULT_HASHING_ALGORITHM": os.environ["DEFAULT_HASHING_ALGORITHM"]} if os.environ.get("DEFAULT_HASHING_ALGORITHM") else {}),
     )
     django.setup()
 
