@@ -30,6 +30,10 @@ const MIN_SAFE_BIG = -MAX_SAFE_BIG;
 let src = '';
 let len = 0;
 let pos = 0;
+/** Whether the last string parseString returned was spelled without escapes (raw text = value). */
+let lastStringPlain = false;
+/** The keys of the last dict parseObject parsed, in order; null where a key was not plain. */
+let lastObjectKeys: (string | null)[] = [];
 
 /** Parse a JSON document with Python's `json.loads` semantics. */
 export function pyLoads(text: string): PyValue {
@@ -50,6 +54,7 @@ export function pyLoads(text: string): PyValue {
     return value;
   } finally {
     src = ''; // do not keep session data reachable after the call
+    lastObjectKeys = [];
   }
 }
 
@@ -216,7 +221,12 @@ function parseString(quoteAt: number): string {
     const c = src.charCodeAt(i);
     if (c === QUOTE) {
       pos = i + 1;
-      return out === '' ? src.slice(chunkStart, i) : out + src.slice(chunkStart, i);
+      if (out === '') {
+        lastStringPlain = true;
+        return src.slice(chunkStart, i);
+      }
+      lastStringPlain = false;
+      return out + src.slice(chunkStart, i);
     }
     if (c !== BACKSLASH) throw fail('Invalid control character at', i);
 
@@ -289,8 +299,15 @@ function parseArray(depth: number): PyValue[] {
     pos++;
     return list;
   }
+  let siblingKeys: (string | null)[] | null = null;
   for (;;) {
-    list.push(parseValue(depth));
+    // Lists of dicts usually repeat one set of keys: each dict is offered its predecessor's.
+    if (src.charCodeAt(pos) === OPEN_BRACE) {
+      list.push(parseObject(depth + 1, siblingKeys));
+      siblingKeys = lastObjectKeys;
+    } else {
+      list.push(parseValue(depth));
+    }
     skipWhitespace();
     const c = src.charCodeAt(pos);
     if (c === CLOSE_BRACKET) {
@@ -311,11 +328,13 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * shows up we start recording the parse order and attach it (PY_KEY_ORDER) only if JS's order
  * really differs. Objects without such keys pay nothing.
  */
-function parseObject(depth: number): PyDict {
+function parseObject(depth: number, expectedKeys: readonly (string | null)[] | null = null): PyDict {
   if (depth > MAX_DECODE_DEPTH) throw tooDeep('object');
   pos++;
   skipWhitespace();
   const dict: PyDict = {};
+  const keys: (string | null)[] = [];
+  lastObjectKeys = keys;
   if (src.charCodeAt(pos) === CLOSE_BRACE) {
     pos++;
     return dict;
@@ -326,12 +345,25 @@ function parseObject(depth: number): PyDict {
       throw fail('Expecting property name enclosed in double quotes', pos);
     }
     pos++;
-    const key = parseString(pos - 1);
+    // The expected key, when it is spelled here verbatim, is this key: plain keys have no escapes and
+    // no character that could end or escape a string early. Reusing it skips the scan, the slice and
+    // V8's internalizing of a fresh key string.
+    const expected = expectedKeys === null ? undefined : expectedKeys[keys.length];
+    let key: string;
+    if (typeof expected === 'string' && src.startsWith(expected, pos) && src.charCodeAt(pos + expected.length) === QUOTE) {
+      key = expected;
+      pos += expected.length + 1;
+      keys.push(key);
+    } else {
+      key = parseString(pos - 1);
+      keys.push(lastStringPlain ? key : null);
+    }
     skipWhitespace();
     if (src.charCodeAt(pos) !== COLON) throw fail("Expecting ':' delimiter", pos);
     pos++;
     skipWhitespace();
     const value = parseValue(depth);
+    lastObjectKeys = keys; // nested dicts in the value overwrote it
 
     if (order !== null) {
       if (!hasOwn.call(dict, key)) order.push(key);

@@ -1,8 +1,11 @@
 /**
- * pyDumps' JSON.stringify fast path (src/pyjson/fast-stringify.ts) must write exactly what the exact
- * writer writes, and fail exactly as it fails. Each rule that sends a value to the exact writer is
- * pinned by a value that JSON.stringify would get wrong, and random values mix all of them.
- * (What the exact writer writes is checked against real Python in pyjson-python.test.ts.)
+ * The speed paths of src/pyjson must not change a single answer:
+ * - pyDumps' JSON.stringify fast path (src/pyjson/fast-stringify.ts) must write exactly what the
+ *   exact writer writes, and fail exactly as it fails. Each rule that sends a value to the exact
+ *   writer is pinned by a value that JSON.stringify would get wrong, and random values mix all of them.
+ * - pyLoads offers each dict in a list its predecessor's keys; a dict must parse the same (value,
+ *   key order, error) with that offer as on its own.
+ * (What both do is checked against real Python in pyjson-python.test.ts.)
  *
  * Reproduce a random failure with PYJSON_FAST_SEED=<seed printed in the message>.
  */
@@ -10,7 +13,17 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { PY_KEY_ORDER, PyFloat, PyJsonEncodeError, pyDumps, pyLoads, type PyValue } from '../../src/pyjson/index.ts';
+import {
+  PY_KEY_ORDER,
+  PyFloat,
+  PyJsonDecodeError,
+  PyJsonEncodeError,
+  pyDictKeys,
+  pyDumps,
+  pyLoads,
+  type PyDict,
+  type PyValue,
+} from '../../src/pyjson/index.ts';
 import { pyDumpsExact } from '../../src/pyjson/stringify.ts';
 
 const SEED = Number(process.env.PYJSON_FAST_SEED ?? randomInt(2 ** 31));
@@ -139,4 +152,61 @@ describe('pyDumps fast path writes what the exact writer writes', () => {
       { seed: SEED, numRuns: 3000 },
     );
   });
+});
+
+describe('pyLoads: a dict after a dict in a list parses as it does alone', () => {
+  type Parsed = { dump: string; keys: string[] } | { error: string; pos: number };
+  function parse(text: string, pick: (v: PyValue) => PyValue, offset: number): Parsed {
+    try {
+      const value = pick(pyLoads(text));
+      return { dump: pyDumps(value), keys: pyDictKeys(value as PyDict) };
+    } catch (err) {
+      assert.ok(err instanceof PyJsonDecodeError, `unexpected ${String(err)}`);
+      return { error: err.msg, pos: err.pos - offset };
+    }
+  }
+  const pairs: [string, string][] = [
+    ['{"a":1,"b":2}', '{"a":3,"b":4}'],
+    ['{"a":1,"b":2}', '{"b":3,"a":4}'],
+    ['{"a":1,"b":2}', '{"a":3}'],
+    ['{"a":1}', '{"a":3,"b":4,"c":5}'],
+    ['{"ab":1}', '{"abc":2}'],
+    ['{"abc":1}', '{"ab":2}'],
+    ['{"a":1}', '{"\\u0061":2}'],
+    ['{"\\u0061":1}', '{"a":2}'],
+    ['{"a\\"b":1}', '{"a\\"b":2}'],
+    ['{"a\\\\":1}', '{"a\\\\":2}'],
+    ['{"a\\n":1}', '{"a\\n":2}'],
+    ['{"a":1,"a":2}', '{"a":3,"a":4}'],
+    ['{"b":1,"10":2,"2":3}', '{"b":1,"10":2,"2":3}'],
+    ['{"10":1,"b":2}', '{"b":1,"10":2}'],
+    ['{"__proto__":1}', '{"__proto__":{"x":2}}'],
+    ['{"":1}', '{"":2}'],
+    ['{"a":{"x":1},"b":2}', '{"a":{"x":3},"b":4}'],
+    ['{"a":[{"x":1}],"b":2}', '{"a":[{"y":1},{"y":2}],"b":4}'],
+    ['{}', '{"a":1}'],
+    ['{"a":1}', '{}'],
+    // Invalid dicts fail at the same place with the same message.
+    ['{"a":1}', '{"a"}'],
+    ['{"a":1}', '{"a:1}'],
+    ['{"a":1}', '{"a" 1}'],
+    ['{"a":1}', '{"a":}'],
+    ['{"a":1}', '{"a":1,}'],
+    ['{"a":1}', '{"a\u0001":1}'],
+    // A key that needed escapes must not be matched against raw text spelling its decoded form.
+    ['{"a\\\\":1}', '{"a\\":1}'],
+    ['{"a\\"":1}', '{"a"":1}'],
+    ['{"a\\n":1}', '{"a\n":1}'],
+    ['{"\\u0001":1}', '{"\u0001":1}'],
+  ];
+  for (const [first, second] of pairs) {
+    test(`${first} then ${second}`, () => {
+      const offset = first.length + 2;
+      const inList = parse(`[${first},${second}]`, (v) => (v as PyValue[])[1] as PyValue, offset);
+      assert.deepEqual(inList, parse(second, (v) => v, 0));
+      // and again as the third of three, after a dict that itself had a predecessor
+      const third = parse(`[${first},${first},${second}]`, (v) => (v as PyValue[])[2] as PyValue, 2 * first.length + 3);
+      assert.deepEqual(third, parse(second, (v) => v, 0));
+    });
+  }
 });
