@@ -82,8 +82,11 @@ function isPyDict(value: PyValue): value is PyDict {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof PyFloat) && !(value instanceof Map);
 }
 
-/** The serialized session as text: pyDumps output is ASCII, and Django reads the bytes as latin-1. */
-const TEXT: Serializer<string> = { dumps: (text) => text, loads: (data) => latin1(data) };
+/**
+ * The serialized session as text. pyDumps output is ASCII, so its latin-1 bytes are made directly
+ * (text output would be scanned for characters beyond latin-1 first); Django reads them as latin-1.
+ */
+const TEXT: Serializer<string> = { dumps: (text) => Buffer.from(text, 'latin1'), loads: (data) => latin1(data) };
 
 function latin1(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');

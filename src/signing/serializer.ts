@@ -15,9 +15,12 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Django's JSONSerializer. pyDumps output is pure ASCII, so latin-1 and ASCII agree on the way out. */
+/**
+ * Django's JSONSerializer. pyDumps output is pure ASCII, so it is returned as its latin-1 bytes
+ * directly: the latin-1 check serializedBytes makes on text (a regex scan) would always pass.
+ */
 export const JSONSerializer: Serializer<PyValue> = {
-  dumps: (value) => pyDumps(value),
+  dumps: (value) => Buffer.from(pyDumps(value), 'latin1'),
   loads: (data) => pyLoads(asBuffer(data).toString('latin1')),
 };
 

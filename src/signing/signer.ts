@@ -5,7 +5,7 @@
  * required and `fallbackKeys` defaults to none. Django 3.2's transitional behaviour (also accepting a
  * sha1 signature, `Signer.legacy_algorithm`) is opt-in with `acceptLegacySha1`.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { constantTimeCompare, deriveHmacKey, nodeAlgorithm, type BytesLike, type HashAlgorithm } from './crypto.ts';
 import { BadSignature, UnsafeSeparator } from './errors.ts';
 import { pyStrRepr } from './py-repr.ts';
@@ -14,6 +14,37 @@ import { pyStrRepr } from './py-repr.ts';
 // before a final newline, so '\n' and 'a\n' are unsafe while '\n\n' is not; the `\n?` reproduces that.
 // `A-z` deliberately spans the punctuation between 'Z' and 'a' ([ \ ] ^ _ `), as in Django.
 const SEP_UNSAFE = /^[A-z0-9\-_=]*\n?$/;
+
+/** Scratch space for sameMac (base64 MACs are at most 88 characters, sha512), with views per MAC length. */
+const SCRATCH_SIZE = 128;
+const presentedScratch = Buffer.alloc(SCRATCH_SIZE);
+const expectedScratch = Buffer.alloc(SCRATCH_SIZE);
+const scratchViews: [Buffer, Buffer][] = [];
+
+function viewsOfLength(n: number): [Buffer, Buffer] {
+  return (scratchViews[n] ??= [presentedScratch.subarray(0, n), expectedScratch.subarray(0, n)]);
+}
+
+/**
+ * Django's `constant_time_compare(presented, expected)` (over UTF-8 bytes) for an `expected` that is
+ * a base64 MAC (ASCII), without allocating: this runs on every signed value a request presents.
+ * Lengths are public, as in constantTimeCompare; the bytes are compared with timingSafeEqual.
+ */
+function sameMac(presented: string, expected: string): boolean {
+  const n = expected.length;
+  if (n > SCRATCH_SIZE) return constantTimeCompare(presented, expected);
+  const [a, b] = viewsOfLength(n);
+  expectedScratch.write(expected, 0, n, 'latin1');
+  // write() stops before a character that does not fit. With any non-ASCII character `presented` has
+  // more than n UTF-8 bytes when it has n characters; then either fewer than n bytes are written, or
+  // one of them is >= 0x80 and cannot equal the ASCII MAC: the answer stays exact.
+  const written = presented.length === n ? presentedScratch.write(presented, 0, n, 'utf8') : -1;
+  if (written !== n) {
+    timingSafeEqual(b, b); // unequal lengths: false, after the same amount of work
+    return false;
+  }
+  return timingSafeEqual(a, b);
+}
 
 export interface SignerOptions {
   /** The secret (Django: `key`, default SECRET_KEY). Strings are used as UTF-8 bytes. */
@@ -81,16 +112,13 @@ export class Signer {
     const at = signedValue.lastIndexOf(this.sep);
     if (at < 0) throw new BadSignature(`No "${this.sep}" found in value`, signedValue);
     const value = signedValue.slice(0, at);
-    const sig = Buffer.from(signedValue.slice(at + this.sep.length), 'utf8');
+    const sig = signedValue.slice(at + this.sep.length);
     for (const hmacKey of this.verifyKeys) {
-      if (constantTimeCompare(sig, createHmac(this.nodeAlgorithm, hmacKey).update(value, 'utf8').digest('base64url'))) {
+      if (sameMac(sig, createHmac(this.nodeAlgorithm, hmacKey).update(value, 'utf8').digest('base64url'))) {
         return value;
       }
     }
-    if (
-      this.legacySha1Key &&
-      constantTimeCompare(sig, createHmac('sha1', this.legacySha1Key).update(value, 'utf8').digest('base64url'))
-    ) {
+    if (this.legacySha1Key && sameMac(sig, createHmac('sha1', this.legacySha1Key).update(value, 'utf8').digest('base64url'))) {
       return value;
     }
     throw new BadSignature(`Signature "${signedValue.slice(at + this.sep.length)}" does not match`, signedValue);
