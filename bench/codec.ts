@@ -28,6 +28,9 @@
  * figures are interleaved (round 1 of every figure, then round 2, ...) so that drift in the
  * machine's load hits every column alike, and the best round of each figure is kept.
  *
+ * Then the steps that run the same kind of C code on both sides (serialise, parse, deflate, inflate)
+ * are timed alone, ours against CPython's on the same bytes, to show what bounds each figure.
+ *
  * Clock: CPU time of the measuring process (user + system), which load from other processes on the
  * machine (2 cores) skews far less than wall time. For Node that includes its GC and compiler
  * threads, so it errs against us. DSB_BENCH_CLOCK=wall uses wall time instead.
@@ -39,7 +42,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pyDictToMap, pyDumps, pyLoads, type PyDict, type PyValue, type SessionDict } from '../src/pyjson/index.ts';
 import { PyFloat } from '../src/pyjson/types.ts';
 import { SessionCodec } from '../src/sessions/codec.ts';
-import { b64Decode, b64Encode } from '../src/signing/base64.ts';
 import { zlibCompress, zlibDecompress, zlibImplementation } from '../src/zlib/index.ts';
 
 const ROUNDS = Number(process.env.DSB_BENCH_ROUNDS ?? 7);
@@ -182,7 +184,7 @@ class DjangoBench {
     return JSON.parse(next.value) as T;
   }
 
-  async round(op: 'encode' | 'decode', name: string, n: number): Promise<number> {
+  async round(op: 'encode' | 'decode' | Step, name: string, n: number): Promise<number> {
     const { cpu, wall } = await this.call<{ cpu: number; wall: number }>({ cmd: 'round', op, name, n });
     return CLOCK === 'wall' ? wall : cpu;
   }
@@ -205,16 +207,28 @@ function figure(run: (n: number) => Promise<number> | number): Figure {
   return { run: async (n) => run(n), n: 1, rates: [] };
 }
 
-/** Find n so that a round lasts about ROUND_SECONDS (this also warms up the Node paths). */
-async function calibrate(f: Figure): Promise<void> {
+/** Find n so that a round lasts about `roundSeconds` (this also warms up the Node paths). */
+async function calibrate(f: Figure, roundSeconds: number): Promise<void> {
   let n = 1;
   for (;;) {
     const seconds = await f.run(n);
-    if (seconds >= ROUND_SECONDS / 4) {
-      f.n = Math.max(1, Math.round((n * ROUND_SECONDS) / seconds));
+    if (seconds >= roundSeconds / 4) {
+      f.n = Math.max(1, Math.round((n * roundSeconds) / seconds));
       return;
     }
     n *= 4;
+  }
+}
+
+/** Calibrate, then run `rounds` interleaved rounds of every figure. */
+async function measureAll(figures: readonly Figure[], rounds: number, roundSeconds: number): Promise<void> {
+  for (const f of figures) await calibrate(f, roundSeconds);
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the starting figure so no figure always runs right after the same neighbour.
+    for (let k = 0; k < figures.length; k++) {
+      const f = figures[(k + round) % figures.length] as Figure;
+      f.rates.push(f.n / (await f.run(f.n)));
+    }
   }
 }
 
@@ -226,14 +240,30 @@ const median = (f: Figure): number => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Where our cold time goes (10 KB): each step alone, for the report and for profiling.
+// Where the cold time goes: the steps that cost the same kind of work on both sides, ours against
+// CPython's (json/zlib C code in Django's interpreter), on the same bytes.
 
-function stepMicros(fn: () => unknown): number {
-  let n = 1;
-  while (runNode(fn, n) < 0.02) n *= 2;
-  let fastest = Infinity;
-  for (let i = 0; i < 5; i++) fastest = Math.min(fastest, runNode(fn, n) / n);
-  return fastest * 1e6;
+type Step = 'json_dumps' | 'json_loads' | 'zlib_compress' | 'zlib_decompress';
+const STEP_LABELS: Record<Step, string> = {
+  json_dumps: 'serialise (pyDumps → latin-1 bytes | json.dumps)',
+  json_loads: 'parse (pyLoads → Map | json.loads)',
+  zlib_compress: 'deflate (zlibCompress | zlib.compress)',
+  zlib_decompress: 'inflate (zlibDecompress | zlib.decompress)',
+};
+
+function ourStep(step: Step, input: Input): () => unknown {
+  const bytes = Buffer.from(input.json, 'latin1');
+  const packed = zlibCompress(bytes);
+  switch (step) {
+    case 'json_dumps':
+      return () => Buffer.from(pyDumps(input.session), 'latin1');
+    case 'json_loads':
+      return () => pyDictToMap(pyLoads(input.json) as PyDict);
+    case 'zlib_compress':
+      return () => zlibCompress(bytes);
+    case 'zlib_decompress':
+      return () => zlibDecompress(packed);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,15 +309,24 @@ async function main(): Promise<void> {
       rows.push({ input, op, cold: ours(cold), warm: ours(warm), django: djangos.map((d) => figure((n) => d.round(op, input.name, n))) });
     }
   }
-  const figures = rows.flatMap((r) => [r.cold, r.warm, ...r.django]);
-  for (const f of figures) await calibrate(f);
-  for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the starting figure so no figure always runs right after the same neighbour.
-    for (let k = 0; k < figures.length; k++) {
-      const f = figures[(k + round) % figures.length] as Figure;
-      f.rates.push(f.n / (await f.run(f.n)));
-    }
-  }
+  await measureAll(
+    rows.flatMap((r) => [r.cold, r.warm, ...r.django]),
+    ROUNDS,
+    ROUND_SECONDS,
+  );
+  // The steps: one CPython is enough (the same C code under every Django series); shorter rounds.
+  const python = djangos[0] as DjangoBench;
+  const stepRows = inputs.flatMap((input) =>
+    (Object.keys(STEP_LABELS) as Step[]).map((step) => {
+      const fn = ourStep(step, input);
+      return { input, step, ours: figure((n) => runNode(fn, n)), python: figure((n) => python.round(step, input.name, n)) };
+    }),
+  );
+  await measureAll(
+    stepRows.flatMap((r) => [r.ours, r.python]),
+    ROUNDS,
+    ROUND_SECONDS / 2,
+  );
   for (const django of djangos) django.close();
 
   console.log(`session codec: ours (zlib: compress ${zlibImplementation.compress}, decompress ${zlibImplementation.decompress}, ${zlibImplementation.libraryVersion}) vs ${versions.join(', ')}`);
@@ -315,24 +354,23 @@ async function main(): Promise<void> {
   }
   console.log(`\ngoal: ours cold ≥ ${GOAL}× Django on every figure: ${allMet ? 'met' : 'NOT met (marked !)'}`);
 
-  // Where the cold 10 KB time goes, step by step (µs per call, best of 5).
-  const large = inputs[1] as Input;
-  const text = pyDumps(large.session);
-  const bytes = Buffer.from(text, 'latin1');
-  const packed = zlibCompress(bytes);
-  const b64 = b64Encode(packed);
-  const steps: [string, () => unknown][] = [
-    ['pyDumps', () => pyDumps(large.session)],
-    ['zlibCompress', () => zlibCompress(bytes)],
-    ['base64 encode', () => b64Encode(packed)],
-    ['encode total', () => cold.encode(large.session)],
-    ['base64 decode', () => b64Decode(b64)],
-    ['zlibDecompress', () => zlibDecompress(packed)],
-    ['pyLoads', () => pyLoads(text)],
-    ['decode total', () => cold.decode(large.data)],
-  ];
-  console.log(`\nours cold, 10 KB (${bytes.length} B json → ${packed.length} B deflated), µs per call:`);
-  console.log(steps.map(([name, fn]) => `${name} ${stepMicros(fn).toFixed(1)}`).join(' | '));
+  console.log(`\nsteps inside the cold paths, µs per call (best round), ours | CPython ${versions[0]?.replace(/^Django \S+ /, '')}:`);
+  for (const row of stepRows) {
+    const ours = 1e6 / best(row.ours);
+    const py = 1e6 / best(row.python);
+    console.log(`  ${row.input.name.padEnd(6)} ${STEP_LABELS[row.step].padEnd(48)} ${ours.toFixed(1).padStart(7)} | ${py.toFixed(1).padStart(7)}`);
+  }
+  for (const row of rows) {
+    const djangoMicros = 1e6 / best(row.django[0] as Figure);
+    // The ratio we would reach if everything but our zlib step cost nothing: what zlib alone allows.
+    const zlibRow = stepRows.find((r) => r.input === row.input && r.step === (row.op === 'encode' ? 'zlib_compress' : 'zlib_decompress'));
+    const ceiling = zlibRow ? djangoMicros / (1e6 / best(zlibRow.ours)) : NaN;
+    console.log(
+      `  ${row.input.name.padEnd(6)} ${`whole ${row.op} (ours cold | Django ${djangos[0]?.series})`.padEnd(48)} ` +
+        `${(1e6 / best(row.cold)).toFixed(1).padStart(7)} | ${djangoMicros.toFixed(1).padStart(7)}` +
+        `   (ceiling with all but ${row.op === 'encode' ? 'deflate' : 'inflate'} free: ${ceiling.toFixed(1)}×)`,
+    );
+  }
   console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
   void sink;
 }

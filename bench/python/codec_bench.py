@@ -10,14 +10,18 @@ Protocol: one JSON object per line each way.
       -> {"django": version, "python": version, "encoded": {name: SessionStore().encode(d)},
           "decoded": {name: json.dumps(SessionStore().decode(data[name]), separators=(",", ":"))}}
       (the last two let the caller check that both sides do the same work on the same bytes)
-  {"cmd": "round", "op": "encode"|"decode", "name": str, "n": int}
+  {"cmd": "round", "op": "encode"|"decode"|<step>, "name": str, "n": int}
       -> {"cpu": seconds, "wall": seconds} for n calls in a loop (timeit-style: a bare for loop
          over a bound method, the cyclic GC disabled during the loop as timeit does, which
          favours Django)
+      The steps, to set our steps against: "json_dumps" (the JSONSerializer's
+      json.dumps(d, separators=(",", ":")).encode("latin-1")), "json_loads" (json.loads of that
+      text), "zlib_compress" (zlib.compress of those bytes), "zlib_decompress" (of its output).
 """
 
 import gc
 import json
+import zlib
 import platform
 import sys
 import time
@@ -49,6 +53,18 @@ def setup(req):
     }
 
 
+def steps(dicts):
+    """Django's own steps, one (function, argument) per op and session name."""
+    table = {}
+    for name, d in dicts.items():
+        data = json.dumps(d, separators=(",", ":")).encode("latin-1")
+        table[("json_dumps", name)] = (lambda d: json.dumps(d, separators=(",", ":")).encode("latin-1"), d)
+        table[("json_loads", name)] = (json.loads, data.decode("latin-1"))
+        table[("zlib_compress", name)] = (zlib.compress, data)
+        table[("zlib_decompress", name)] = (zlib.decompress, zlib.compress(data))
+    return table
+
+
 def timed(fn, arg, n):
     loop = range(n)
     gc_was_enabled = gc.isenabled()
@@ -65,16 +81,20 @@ def timed(fn, arg, n):
 
 
 def main():
-    store = dicts = data = None
+    store = dicts = data = table = None
     for line in sys.stdin:
         req = json.loads(line)
         if req["cmd"] == "setup":
             store, dicts, data, result = setup(req)
+            table = steps(dicts)
         elif req["cmd"] == "round":
             if req["op"] == "encode":
                 result = timed(store.encode, dicts[req["name"]], req["n"])
-            else:
+            elif req["op"] == "decode":
                 result = timed(store.decode, data[req["name"]], req["n"])
+            else:
+                fn, arg = table[(req["op"], req["name"])]
+                result = timed(fn, arg, req["n"])
         else:
             raise ValueError("unknown command %r" % req["cmd"])
         sys.stdout.write(json.dumps(result) + "\n")
