@@ -581,6 +581,23 @@ function cachedDbSuite(url: string, dbName: TestDatabaseName, variant: { version
       }
     });
 
+    it('Redis down: the read falls back to the row, then fails refilling the cache, as Django does', async () => {
+      const store = engine(null);
+      await store.set('a', 1);
+      await store.save();
+      const dead = new RedisCache({ backend: variant.backend, url: 'redis://127.0.0.1:1/0', redisOptions: { retryStrategy: () => null } });
+      const { table, codec } = store as CachedDatabaseSessionStore;
+      await records(async () => {
+        try {
+          const late = new CachedDatabaseSessionStore(store.sessionKey, { settings, timezone, table, codec, cache: dead });
+          await assert.rejects(late.get('a'));
+          assert.equal(late.sessionKey, store.sessionKey); // the row was found
+        } finally {
+          await dead.close();
+        }
+      });
+    });
+
     it('clearExpired deletes the expired rows (cache entries expire alone)', async () => {
       const live = engine(null);
       await live.setExpiry(3600);
