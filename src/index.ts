@@ -49,6 +49,16 @@ export {
   type SessionStoreFactoryOptions,
 } from './sessions/backends/db.ts';
 
+export {
+  createSessionEngine,
+  CacheSessionStore,
+  CachedDatabaseSessionStore,
+  SignedCookieSessionStore,
+  type SessionEngine,
+  type SessionEngineName,
+  type SessionEngineOptions,
+} from './sessions/backends/index.ts';
+
 // Koa middleware
 export { sessionMiddleware, type SessionMiddlewareOptions } from './koa/index.ts';
 export { authMiddleware } from './koa/auth-middleware.ts';

@@ -39,6 +39,11 @@ describe('loadSettings defaults (Django global_settings, spec 4.6)', () => {
       SESSION_EXPIRE_AT_BROWSER_CLOSE: false,
       SESSION_SAVE_EVERY_REQUEST: false,
       SESSION_ENGINE: 'django.contrib.sessions.backends.db',
+      CACHE_URL: null,
+      CACHE_BACKEND: 'django.core.cache.backends.redis.RedisCache',
+      CACHE_KEY_PREFIX: '',
+      CACHE_VERSION: 1,
+      CACHE_PICKLE_PROTOCOL: null,
       USE_TZ: true,
       TIME_ZONE: 'America/Chicago',
       DATABASE_URL: null,
@@ -194,7 +199,7 @@ describe('other settings', () => {
     rejects({ ...KEY, SESSION_COOKIE_NAME: 'my session' }, 'SESSION_COOKIE_NAME', /cookie name/);
     rejects({ ...KEY, SESSION_COOKIE_PATH: '/; HttpOnly' }, 'SESSION_COOKIE_PATH', /no ";"/);
     rejects({ ...KEY, SESSION_COOKIE_DOMAIN: 'a.com\r\nX: y' }, 'SESSION_COOKIE_DOMAIN', /no ";"/);
-    rejects({ ...KEY, SESSION_ENGINE: 'django.contrib.sessions.backends.cached_db' }, 'SESSION_ENGINE', /backends\.db/);
+    rejects({ ...KEY, SESSION_ENGINE: 'django.contrib.sessions.backends.file' }, 'SESSION_ENGINE', /backends\.db/);
     rejects({ ...KEY, TIME_ZONE: 'Mars/Olympus' }, 'TIME_ZONE', /IANA time zone/);
     rejects({ ...KEY, DJANGO_VERSION: '5.0' }, 'DJANGO_VERSION', /3\.2, 4\.2, 5\.2/);
     rejects({ ...KEY, PORT: '65536' }, 'PORT', /0-65535/);

@@ -196,6 +196,8 @@ export async function run(argv: string[], env: Environment = process.env): Promi
   log.info(`${signal}: shutting down (no new connections; finishing requests in flight)`);
   await shutDown(server);
   await db.close();
+  // The cache engines hold a Redis connection that would otherwise keep the process alive.
+  await app.bridge.sessions.close();
   log.info('stopped');
   return 0;
 }
