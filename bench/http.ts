@@ -32,7 +32,11 @@
  *   DSB_BENCH_CONNECTIONS         wrk -c, and the open-loop generator's connections (default 32)
  *   DSB_BENCH_THREADS             wrk -t (default 1)
  *   DSB_BENCH_OPEN_LOOP_SECONDS   measured seconds at half peak, per route (default 6, after 1 s warm-up)
- *   DSB_BENCH_PROFILE=1           run our server under `node --cpu-prof` and print where its CPU went
+ *   DSB_BENCH_ROUTES              which routes: test1, whoami or both (default test1,whoami)
+ *   DSB_BENCH_PROFILE=1           run our server and the ceiling under `node --cpu-prof` and print where
+ *                                 their CPU went during their wrk runs (file:line mapped to the .ts source)
+ *   DSB_BENCH_SETUP_ONLY=1        set everything up, print the servers' URLs, pids and cookies, and wait
+ *                                 for Ctrl-C (then clean up): for measuring or profiling by hand
  *   DSB_BENCH_PIN, DSB_BENCH_SERVER_CPU, DSB_BENCH_LOAD_CPU   see bench/lib/pinning.ts
  *   LOG_LEVEL                     passed to our server (default info: one access line per request, as
  *                                 gunicorn writes its access log; both go to files under .run/)
@@ -42,6 +46,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,12 +54,12 @@ import { runMigrations } from '../migrations/index.ts';
 import { openDatabase, parseDatabaseUrl } from '../src/db/connection.ts';
 import type { DjangoVersion } from '../src/config.ts';
 import { cleanUpOnSignals, onCleanup, runCleanup } from './lib/cleanup.ts';
-import { formatProfileSummary, summarizeCpuProfile } from './lib/cpu-profile.ts';
+import { formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileWindow } from './lib/cpu-profile.ts';
 import { cookieValue, httpRequest } from './lib/http-client.ts';
 import type { OpenLoopResult } from './lib/open-loop.ts';
 import { runOpenLoopProcess } from './lib/open-loop-runner.ts';
 import { pinnedCommand, planCpus, type CpuPlan } from './lib/pinning.ts';
-import { childPids, freePort, processMemory, runCommand, startServer, type ServerProcess } from './lib/processes.ts';
+import { childPids, cpuSeconds, freePort, processMemory, runCommand, startServer, type ServerProcess } from './lib/processes.ts';
 import { median, rotate, spread } from './lib/stats.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
@@ -104,10 +109,22 @@ interface Route {
   readonly expectBody: (authUserId: number) => string;
 }
 
-const ROUTES: readonly Route[] = [
+const ALL_ROUTES: readonly Route[] = [
   { name: 'test1', path: '/user/test1', expectBody: () => 'test1 ok' },
   { name: 'whoami', path: '/auth/whoami', expectBody: (id) => `{"id": ${id}, "username": "${AUTH_USER.username}"}` },
 ];
+
+/** DSB_BENCH_ROUTES=test1,whoami (default both): e.g. one route alone under DSB_BENCH_PROFILE=1. */
+function selectedRoutes(): readonly Route[] {
+  const raw = process.env.DSB_BENCH_ROUTES;
+  if (raw === undefined || raw.trim() === '') return ALL_ROUTES;
+  const names = raw.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!ALL_ROUTES.some((r) => r.name === n)) throw new Error(`DSB_BENCH_ROUTES: unknown route "${n}" (test1, whoami)`);
+  }
+  return ALL_ROUTES.filter((r) => names.includes(r.name));
+}
+const ROUTES = selectedRoutes();
 
 const log = (line: string): void => void process.stderr.write(`[bench:http] ${line}\n`);
 
@@ -194,16 +211,24 @@ async function createDjangoSuperuser(databaseUrl: string): Promise<void> {
   );
 }
 
+/** node's arguments for a TypeScript server, profiled into `profileDir` when given. */
+function nodeArgs(profileDir: string | null): string[] {
+  const args = ['--import', 'tsx'];
+  if (profileDir !== null) {
+    mkdirSync(profileDir, { recursive: true });
+    args.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  }
+  return args;
+}
+
 async function startOurs(databaseUrl: string, cpus: CpuPlan, profileDir: string | null): Promise<ServerProcess> {
   const port = await freePort();
-  const nodeArgs = ['--import', 'tsx'];
-  if (profileDir !== null) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   return startServer({
     name: 'our server',
     // node directly, not `npm start` (npm and the tsx CLI would each add a parent process): the pid
     // is the server's own, for its memory.
     command: process.execPath,
-    args: [...nodeArgs, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(port)],
+    args: [...nodeArgs(profileDir), join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(port)],
     env: siteEnv(databaseUrl),
     cwd: ROOT,
     cpu: cpus.server,
@@ -213,12 +238,12 @@ async function startOurs(databaseUrl: string, cpus: CpuPlan, profileDir: string 
   });
 }
 
-async function startCeiling(databaseUrl: string, cpus: CpuPlan): Promise<ServerProcess> {
+async function startCeiling(databaseUrl: string, cpus: CpuPlan, profileDir: string | null): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
     name: 'ceiling server',
     command: process.execPath,
-    args: ['--import', 'tsx', join(ROOT, 'bench', 'ceiling-server.ts')],
+    args: [...nodeArgs(profileDir), join(ROOT, 'bench', 'ceiling-server.ts')],
     env: { ...siteEnv(databaseUrl), PORT: String(port), HOST: '127.0.0.1' },
     cwd: ROOT,
     cpu: cpus.server,
@@ -267,7 +292,12 @@ async function checkAnswers(bases: Record<ServerName, string>, cookies: Record<R
 
 // ---- Measuring ----------------------------------------------------------------------------------
 
-type Measurements = Record<RouteName, Record<ServerName, WrkResult[]>>;
+/** One wrk run, and the CPU the server's own processes used during it per answered request. */
+interface Measurement extends WrkResult {
+  serverCpuMicrosPerRequest: number;
+}
+
+type Measurements = Record<RouteName, Record<ServerName, Measurement[]>>;
 
 function wrkFor(base: string, route: Route, cookie: string, seconds: number, cpus: CpuPlan): Promise<WrkResult> {
   return runWrk({ url: base + route.path, headers: { Cookie: cookie }, threads: THREADS, connections: CONNECTIONS, seconds, cpu: cpus.load });
@@ -290,6 +320,11 @@ function problemsOf(server: ServerName, route: Route, r: WrkResult): { invalid: 
 interface RouteSummary {
   rps: Record<ServerName, number>;
   spread: Record<ServerName, number>;
+  /** Median server CPU µs per answered request (user + system of the server's processes). */
+  cpuPerRequest: Record<ServerName, number>;
+  /** Per round, ours ÷ the other server in that same round (drift between rounds cancels out). */
+  pairedVsDjango: number[];
+  pairedVsCeiling: number[];
   openLoop: OpenLoopResult;
 }
 
@@ -304,7 +339,7 @@ const mib = (kib: number | null): string => (kib === null ? 'n/a' : `${(kib / 10
 function report(
   summaries: Record<RouteName, RouteSummary>,
   memory: MemorySummary,
-  context: { mariadb: string; django: string; cpus: CpuPlan; notes: string[] },
+  context: { mariadb: string; django: string; cpus: CpuPlan; loadBefore: string; loadAfter: string; notes: string[] },
 ): void {
   const out: string[] = [];
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -335,10 +370,23 @@ function report(
     );
   }
   out.push('');
-  out.push('round spread, (max − min) / median:');
+  out.push('rounds: spread (max − min) / median of each server; ours ÷ the others within each round:');
+  const list = (xs: number[], f: (x: number) => string): string => xs.map(f).join(' ');
   for (const route of ROUTES) {
-    const s = summaries[route.name].spread;
-    out.push(`  GET ${route.path.padEnd(14)} ours ${(s.ours * 100).toFixed(0)}%, Django ${(s.django * 100).toFixed(0)}%, ceiling ${(s.ceiling * 100).toFixed(0)}%`);
+    const r = summaries[route.name];
+    const s = r.spread;
+    out.push(
+      `  GET ${route.path.padEnd(14)} spread ours ${(s.ours * 100).toFixed(0)}%, Django ${(s.django * 100).toFixed(0)}%, ceiling ${(s.ceiling * 100).toFixed(0)}%; ` +
+        `ours/Django ${list(r.pairedVsDjango, (x) => `${x.toFixed(1)}×`)}; ours/ceiling ${list(r.pairedVsCeiling, (x) => `${(x * 100).toFixed(0)}%`)}`,
+    );
+  }
+  out.push('server CPU per request (user + system of the server processes during their wrk runs; the database\'s own CPU not included):');
+  for (const route of ROUTES) {
+    const c = summaries[route.name].cpuPerRequest;
+    out.push(
+      `  GET ${route.path.padEnd(14)} ours ${Math.round(c.ours)} µs, Django ${Math.round(c.django)} µs, ceiling ${Math.round(c.ceiling)} µs; ` +
+        `Django/ours ${(c.django / c.ours).toFixed(1)}×, ceiling/ours ${((c.ceiling / c.ours) * 100).toFixed(0)}%`,
+    );
   }
   out.push('open loop (ours, half its peak, fixed arrival rate, latency from the scheduled send time):');
   for (const route of ROUTES) {
@@ -347,7 +395,7 @@ function report(
       `  GET ${route.path.padEnd(14)} ${fmt(ol.achievedRate)}/s answered of ${fmt(ol.rate)}/s scheduled; ` +
         `p50 ${ol.latencyMs.p50.toFixed(2)} ms, p90 ${ol.latencyMs.p90.toFixed(2)} ms, p99 ${ol.latencyMs.p99.toFixed(2)} ms, ` +
         `p99.9 ${ol.latencyMs.p999.toFixed(2)} ms, max ${ol.latencyMs.max.toFixed(2)} ms; ` +
-        `errors ${ol.errors + ol.wrongStatus}; generator lag p99 ${ol.dispatchLagMs.p99.toFixed(2)} ms`,
+        `errors ${ol.errors + ol.wrongStatus}; generator lag p99 ${ol.dispatchLagMs.p99.toFixed(2)} ms, CPU ${(ol.generatorCpuShare * 100).toFixed(0)}% of a core`,
     );
   }
   const djangoPeak = memory.djangoWorkerPeakKiB.length ? Math.max(...memory.djangoWorkerPeakKiB) : null;
@@ -355,6 +403,7 @@ function report(
     `peak RSS (VmHWM over the whole run): ours ${mib(memory.oursPeakKiB)}; ceiling ${mib(memory.ceilingPeakKiB)}; ` +
       `Django ${memory.djangoWorkerPeakKiB.length} workers, ${mib(djangoPeak)} each at most`,
   );
+  out.push(`machine load average (1, 5, 15 min): ${context.loadBefore} before, ${context.loadAfter} after (other processes share the cores; compare ratios)`);
   for (const note of context.notes) out.push(`note: ${note}`);
   out.push('');
   out.push('goals:');
@@ -370,16 +419,35 @@ function report(
 
 // ---- Main ---------------------------------------------------------------------------------------
 
+/**
+ * Print where a server's CPU went during its wrk runs. There is one profile per thread (tsx's
+ * loader runs in a worker); the server's is the one that was busy in those windows.
+ */
+function printProfile(title: string, dir: string, windows: readonly ProfileWindow[], requests: number): void {
+  const profiles = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ file: join(dir, f), summary: summarizeCpuProfile(join(dir, f), ROOT, windows) }))
+    .sort((a, b) => b.summary.totalMs - b.summary.idleMs - (a.summary.totalMs - a.summary.idleMs));
+  const main = profiles[0];
+  if (main === undefined) process.stderr.write(`no .cpuprofile was written for ${title}\n`);
+  else console.log(`\n${title} during its measured wrk runs (no set-up, no logins):\n${formatProfileSummary(main.summary, { requests })}\n  (${main.file})`);
+}
+
+/** The 1, 5 and 15 minute load averages, to show how busy the machine was. */
+function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ');
+}
+
 async function run(): Promise<number> {
   const started = Date.now();
+  const loadBefore = loadAverage();
   const cpus = planCpus();
   log(cpus.description);
   mkdirSync(RUN_DIR, { recursive: true });
   const profileDir = PROFILE ? join(RUN_DIR, 'profile') : null;
-  if (profileDir !== null) {
-    rmSync(profileDir, { recursive: true, force: true });
-    mkdirSync(profileDir, { recursive: true });
-  }
+  if (profileDir !== null) rmSync(profileDir, { recursive: true, force: true });
 
   const serverUrl = await mariadbServerUrl();
   if (parseDatabaseUrl(serverUrl).dialect !== 'mysql') throw new Error('bench:http runs on MariaDB/MySQL (a mysql:// URL)');
@@ -398,17 +466,36 @@ async function run(): Promise<number> {
     await migrationDb.close();
   }
   await createDjangoSuperuser(databaseUrl);
-  const ours = await startOurs(databaseUrl, cpus, profileDir);
+  const ours = await startOurs(databaseUrl, cpus, profileDir && join(profileDir, 'ours'));
   log(`ours on ${ours.url} (pid ${ours.pid})`);
-  const ceiling = await startCeiling(databaseUrl, cpus);
+  const ceiling = await startCeiling(databaseUrl, cpus, profileDir && join(profileDir, 'ceiling'));
   log(`ceiling on ${ceiling.url} (pid ${ceiling.pid})`);
   const bases: Record<ServerName, string> = { ours: ours.url, django: django.url, ceiling: ceiling.url };
+  // Whose CPU counts for each server: gunicorn's master and its workers (read at each run: a
+  // worker that gunicorn replaced is a new pid).
+  const serverPids: Record<ServerName, () => number[]> = {
+    ours: () => [ours.pid],
+    ceiling: () => [ceiling.pid],
+    django: () => [django.masterPid, ...childPids(django.masterPid)],
+  };
 
   await registerTutorialUser(ours.url);
   const auth = await authLogin(ours.url);
   const cookies: Record<RouteName, string> = { test1: await tutorialLogin(ours.url), whoami: auth.cookie };
   await checkAnswers(bases, cookies, auth.userId);
   log(`set-up done in ${((Date.now() - started) / 1000).toFixed(0)} s; all servers answer both routes`);
+  if (process.env.DSB_BENCH_SETUP_ONLY === '1') {
+    console.log(`database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
+    console.log(`ours     ${ours.url} (pid ${ours.pid}, log ${ours.logFile})`);
+    console.log(`django   ${django.url} (gunicorn master pid ${django.masterPid})`);
+    console.log(`ceiling  ${ceiling.url} (pid ${ceiling.pid})`);
+    console.log(`cookie for /user/test1 (expires 300 s after login): ${cookies.test1}`);
+    console.log(`cookie for /auth/whoami: ${cookies.whoami}`);
+    // A throwaway key for a scratch database, printed so a second server can join by hand.
+    console.log(`another server of ours on this database: SECRET_KEY=${SECRET_KEY} DATABASE_URL=${databaseUrl} DJANGO_VERSION=${SERIES} USE_TZ=True npm start -- --port <P>`);
+    console.log('waiting; Ctrl-C stops the servers and drops the database');
+    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  }
 
   const invalid: string[] = [];
   const notes: string[] = [];
@@ -417,6 +504,8 @@ async function run(): Promise<number> {
     for (const server of SERVER_NAMES) await wrkFor(bases[server], route, cookies[route.name], WARMUP_SECONDS, cpus);
   }
 
+  // When profiled, only a server's own wrk runs count (not the logins between rounds).
+  const underLoad: Record<ServerName, ProfileWindow[]> = { ours: [], django: [], ceiling: [] };
   const results: Measurements = {
     test1: { ours: [], django: [], ceiling: [] },
     whoami: { ours: [], django: [], ceiling: [] },
@@ -426,7 +515,12 @@ async function run(): Promise<number> {
     cookies.test1 = await tutorialLogin(ours.url);
     for (const route of rotate(ROUTES, round)) {
       for (const server of rotate(SERVER_NAMES, round)) {
-        const r = await wrkFor(bases[server], route, cookies[route.name], SECONDS, cpus);
+        const pids = serverPids[server]();
+        const cpuBefore = cpuSeconds(pids);
+        const from = monotonicMicros();
+        const w = await wrkFor(bases[server], route, cookies[route.name], SECONDS, cpus);
+        underLoad[server].push({ startUs: from, endUs: monotonicMicros() });
+        const r: Measurement = { ...w, serverCpuMicrosPerRequest: ((cpuSeconds(pids) - cpuBefore) / Math.max(1, w.requests)) * 1e6 };
         results[route.name][server].push(r);
         const p = problemsOf(server, route, r);
         invalid.push(...p.invalid);
@@ -441,10 +535,12 @@ async function run(): Promise<number> {
   for (const route of ROUTES) {
     const rps = {} as Record<ServerName, number>;
     const spreads = {} as Record<ServerName, number>;
+    const cpuPerRequest = {} as Record<ServerName, number>;
     for (const server of SERVER_NAMES) {
       const all = results[route.name][server].map((r) => r.requestsPerSecond);
       rps[server] = median(all);
       spreads[server] = spread(all);
+      cpuPerRequest[server] = median(results[route.name][server].map((r) => r.serverCpuMicrosPerRequest));
     }
     const rate = Math.max(1, Math.round(rps.ours / 2));
     log(`open loop: GET ${route.path} on ours at ${rate}/s for ${OPEN_LOOP_SECONDS} s`);
@@ -454,7 +550,9 @@ async function run(): Promise<number> {
     );
     if (openLoop.wrongStatus > 0) invalid.push(`open loop GET ${route.path}: ${openLoop.wrongStatus} answers other than 200`);
     if (openLoop.errors > 0) notes.push(`open loop GET ${route.path}: ${openLoop.errors} requests failed or went unanswered`);
-    summaries[route.name] = { rps, spread: spreads, openLoop };
+    const perRound = (other: ServerName): number[] =>
+      results[route.name].ours.map((r, i) => r.requestsPerSecond / results[route.name][other][i]!.requestsPerSecond);
+    summaries[route.name] = { rps, spread: spreads, cpuPerRequest, pairedVsDjango: perRound('django'), pairedVsCeiling: perRound('ceiling'), openLoop };
   }
 
   const memory: MemorySummary = {
@@ -466,13 +564,15 @@ async function run(): Promise<number> {
   };
   if (!Number.isFinite(memory.oursPeakKiB)) notes.push('could not read our server’s /proc/<pid>/status');
 
-  report(summaries, memory, { mariadb, django: django.version, cpus, notes: [...new Set(notes)] });
+  report(summaries, memory, { mariadb, django: django.version, cpus, loadBefore, loadAfter: loadAverage(), notes: [...new Set(notes)] });
 
   if (profileDir !== null) {
-    await ours.stop(); // the profile is written when the process exits
-    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
-    if (files.length === 0) notes.push('no .cpuprofile was written');
-    for (const f of files) console.log('\n' + formatProfileSummary(summarizeCpuProfile(join(profileDir, f), ROOT)) + `\n  (${join(profileDir, f)})`);
+    // Profiles are written when the processes exit.
+    await Promise.all([ours.stop(), ceiling.stop()]);
+    const answered = (server: ServerName): number =>
+      ROUTES.reduce((sum, route) => sum + results[route.name][server].reduce((n, r) => n + r.requests, 0), 0);
+    printProfile('our server', join(profileDir, 'ours'), underLoad.ours, answered('ours'));
+    printProfile('the ceiling server', join(profileDir, 'ceiling'), underLoad.ceiling, answered('ceiling'));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (invalid.length > 0) {

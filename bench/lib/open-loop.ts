@@ -5,15 +5,16 @@
  * stalls therefore shows the stall in every request that arrived meanwhile (no coordinated
  * omission, which a closed-loop tool like wrk suffers from).
  *
- * Requests go over at most `connections` keep-alive connections (node:http Agent, FIFO); a request
- * scheduled while all are busy waits in the queue, and that wait counts as latency, as it would for
- * a real client. Latencies are recorded in microseconds in Node's HDR histogram.
+ * Requests go over at most `connections` keep-alive connections (http1-connection.ts: far cheaper
+ * per request than node:http, so the generator stays small next to the server); a request
+ * scheduled while all are busy waits in a FIFO queue, and that wait counts as latency, as it would
+ * for a real client. Latencies are recorded in microseconds in Node's HDR histogram.
  *
  * Run it in its own process on its own core (open-loop-main.ts), so its event loop is not the
  * server's.
  */
-import { Agent, request } from 'node:http';
 import { createHistogram, performance } from 'node:perf_hooks';
+import { buildGetRequest, Http1Connection } from './http1-connection.ts';
 
 export interface OpenLoopOptions {
   url: string;
@@ -45,22 +46,20 @@ export interface OpenLoopResult {
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   /** How late the generator itself dispatched requests (its own event-loop lag), ms. */
   dispatchLagMs: { p99: number; max: number };
+  /**
+   * The generator's own CPU time over its wall time while measuring (1 = a whole core). Near 1 the
+   * generator, not the server, is the bottleneck, and the latencies say little about the server.
+   */
+  generatorCpuShare: number;
 }
 
 const US_PER_MS = 1000;
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   if (!(options.rate > 0)) throw new Error(`rate must be positive, got ${options.rate}`);
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, scheduling: 'fifo' });
   const url = new URL(options.url);
-  const requestOptions = {
-    agent,
-    host: url.hostname,
-    port: url.port,
-    path: url.pathname + url.search,
-    method: 'GET',
-    headers: { ...options.headers },
-  };
+  if (url.protocol !== 'http:') throw new Error(`only http: URLs, got ${options.url}`);
+  const request = buildGetRequest(url, options.headers);
   const latency = createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
   const lag = createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
   const intervalMs = 1000 / options.rate;
@@ -74,35 +73,65 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   const sentAll = new Promise<void>((resolve) => (allSent = resolve));
   let drained: (() => void) | undefined;
 
-  const settle = (): void => {
+  // Requests waiting for a free connection, FIFO: scheduled time, and whether it is measured
+  // (warm-up requests are not). A request's latency runs from its scheduled time, so time spent
+  // here counts, as it would for a real client.
+  const queue: { scheduledAt: number; measured: boolean }[] = [];
+  let queueHead = 0;
+  const free: Http1Connection[] = [];
+  const inFlight = new Map<Http1Connection, { scheduledAt: number; measured: boolean }>();
+
+  const settle = (conn: Http1Connection): void => {
+    inFlight.delete(conn);
     outstanding--;
+    free.push(conn);
+    dispatch();
     if (outstanding === 0 && drained) drained();
   };
-
-  const fire = (scheduledAt: number, measured: boolean): void => {
-    outstanding++;
-    const req = request(requestOptions, (res) => {
-      res.resume();
-      res.once('end', () => {
-        if (measured) {
-          if (res.statusCode === options.expectStatus) {
+  const connections = Array.from({ length: options.connections }, () => {
+    const conn: Http1Connection = new Http1Connection(url.hostname, Number(url.port || 80), request, {
+      onAnswer(status) {
+        const req = inFlight.get(conn)!;
+        if (req.measured) {
+          if (status === options.expectStatus) {
             ok++;
-            latency.record(Math.max(1, Math.round((performance.now() - scheduledAt) * US_PER_MS)));
+            latency.record(Math.max(1, Math.round((performance.now() - req.scheduledAt) * US_PER_MS)));
           } else {
             wrongStatus++;
           }
         }
-        settle();
-      });
+        settle(conn);
+      },
+      onError() {
+        if (inFlight.get(conn)!.measured) errors++;
+        settle(conn);
+      },
     });
-    req.once('error', () => {
-      if (measured) errors++;
-      settle();
-    });
-    req.end();
+    return conn;
+  });
+  free.push(...connections);
+
+  function dispatch(): void {
+    while (queueHead < queue.length && free.length > 0) {
+      const conn = free.pop()!;
+      inFlight.set(conn, queue[queueHead++]!);
+      conn.send();
+    }
+    if (queueHead > 4096 && queueHead * 2 > queue.length) {
+      queue.splice(0, queueHead);
+      queueHead = 0;
+    }
+  }
+
+  const fire = (scheduledAt: number, measured: boolean): void => {
+    outstanding++;
+    queue.push({ scheduledAt, measured });
+    dispatch();
   };
 
   const start = performance.now() + 50;
+  const measureFrom = start + warmupCount * intervalMs;
+  let cpuAtMeasureStart: NodeJS.CpuUsage | undefined;
   let next = 0;
   const tick = (): void => {
     const now = performance.now();
@@ -110,6 +139,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       const due = start + next * intervalMs;
       if (due > now) break;
       const measured = next >= warmupCount;
+      if (measured && cpuAtMeasureStart === undefined) cpuAtMeasureStart = process.cpuUsage();
       if (measured) lag.record(Math.max(1, Math.round((now - due) * US_PER_MS)));
       fire(due, measured);
       next++;
@@ -129,8 +159,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
   clearTimeout(timer);
+  const cpu = process.cpuUsage(cpuAtMeasureStart);
+  const wallMs = performance.now() - measureFrom;
   errors += outstanding;
-  agent.destroy();
+  for (const conn of connections) conn.destroy();
 
   const ms = (us: number): number => us / US_PER_MS;
   const empty = latency.count === 0;
@@ -150,5 +182,6 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       mean: empty ? NaN : ms(latency.mean),
     },
     dispatchLagMs: { p99: lag.count === 0 ? 0 : ms(lag.percentile(99)), max: lag.count === 0 ? 0 : ms(lag.max) },
+    generatorCpuShare: (cpu.user + cpu.system) / 1000 / wallMs,
   };
 }

@@ -2,7 +2,7 @@
  * Server processes for HTTP benchmarks: start one (pinned, output to a log file), wait until it
  * answers HTTP, read its memory high-water mark, stop it by its own pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -190,4 +190,36 @@ export function runCommand(
       else reject(new BenchProcessError(`${command} ${args.join(' ')}`, `exited with ${code ?? signal}:\n${stderr.trim()}`));
     });
   });
+}
+
+let clockTicks: number | undefined;
+
+/** The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux unless configured otherwise). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(out.stdout?.trim());
+    clockTicks = out.status === 0 && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. A process
+ * that is gone counts 0. Resolution: one clock tick (10 ms).
+ */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which may contain spaces), from field 3 on: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond();
 }
