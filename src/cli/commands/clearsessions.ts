@@ -132,7 +132,7 @@ function describeRun(result: ClearExpiredResult, expected: number, batchSize: nu
   return (
     `${count} expired sessions in ${formatDuration(result.elapsedMs)}: ${formatCount(rate)} rows/s, ` +
     `${formatCount(result.batches)} batches of up to ${formatCount(batchSize)} rows (strategy ${result.strategy}), ` +
-    `longest statement ${Math.round(result.longestStatementMs)} ms`
+    `statements p99 ${Math.round(result.p99StatementMs)} ms, longest ${Math.round(result.longestStatementMs)} ms`
   );
 }
 
