@@ -2,10 +2,12 @@
  * `json.loads` exactly as CPython's C scanner (Modules/_json.c, Python 3.11) behaves, producing
  * lossless `PyValue`s: same accepted grammar, same error messages and positions.
  *
- * A hand-written single pass over char codes, because this runs on every request. The scanner
- * state lives in module variables: parsing calls no user code, so it cannot be re-entered.
+ * Documents JSON.parse provably gets right (most sessions) take that native fast path
+ * (fast-parse.ts); the rest, and every error, go through a hand-written single pass over char codes.
+ * Its scanner state lives in module variables: parsing calls no user code, so it cannot be re-entered.
  */
 import { PyJsonDecodeError } from './errors.ts';
+import { fastPyLoads } from './fast-parse.ts';
 import { MAX_DECODE_DEPTH, PY_INT_MAX_STR_DIGITS } from './limits.ts';
 import { PY_KEY_ORDER, PyFloat, type PyDict, type PyValue } from './types.ts';
 
@@ -40,6 +42,18 @@ export function pyLoads(text: string): PyValue {
   if (typeof text !== 'string') {
     throw new TypeError(`the JSON object must be str, not ${text === null ? 'null' : typeof text}`);
   }
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new PyJsonDecodeError('Unexpected UTF-8 BOM (decode using utf-8-sig)', text, 0);
+  }
+  const fast = fastPyLoads(text); // never null: it only answers for containers
+  return fast !== undefined ? fast : pyLoadsExact(text);
+}
+
+/**
+ * The exact parser alone, without the JSON.parse fast path: the reference the fast path must match.
+ * Same contract as pyLoads for strings.
+ */
+export function pyLoadsExact(text: string): PyValue {
   if (text.charCodeAt(0) === 0xfeff) {
     throw new PyJsonDecodeError('Unexpected UTF-8 BOM (decode using utf-8-sig)', text, 0);
   }

@@ -3,6 +3,10 @@
  * - pyDumps' JSON.stringify fast path (src/pyjson/fast-stringify.ts) must write exactly what the
  *   exact writer writes, and fail exactly as it fails. Each rule that sends a value to the exact
  *   writer is pinned by a value that JSON.stringify would get wrong, and random values mix all of them.
+ * - pyLoads' JSON.parse fast path (src/pyjson/fast-parse.ts, texts of FAST_MIN_LENGTH characters
+ *   and more) must build exactly what the exact parser builds, and leave every error to it. Each
+ *   thing JSON.parse gets wrong is pinned inside a text long enough for the fast path, and random
+ *   documents mix them.
  * - pyLoads offers each dict in a list its predecessor's keys; a dict must parse the same (value,
  *   key order, error) with that offer as on its own.
  * (What both do is checked against real Python in pyjson-python.test.ts.)
@@ -24,6 +28,8 @@ import {
   type PyDict,
   type PyValue,
 } from '../../src/pyjson/index.ts';
+import { FAST_MIN_LENGTH, fastPyLoads } from '../../src/pyjson/fast-parse.ts';
+import { pyLoadsExact } from '../../src/pyjson/parse.ts';
 import { pyDumpsExact } from '../../src/pyjson/stringify.ts';
 
 const SEED = Number(process.env.PYJSON_FAST_SEED ?? randomInt(2 ** 31));
@@ -209,4 +215,101 @@ describe('pyLoads: a dict after a dict in a list parses as it does alone', () =>
       assert.deepEqual(third, parse(second, (v) => v, 0));
     });
   }
+});
+
+describe('pyLoads fast path builds what the exact parser builds', () => {
+  type Parsed = { dump: string } | { error: string };
+  function parsed(parse: (text: string) => PyValue, text: string): Parsed {
+    try {
+      // The exact writer shows int vs float, big ints, -0, and key order (it honours PY_KEY_ORDER).
+      return { dump: pyDumpsExact(parse(text)) };
+    } catch (err) {
+      assert.ok(err instanceof PyJsonDecodeError, `unexpected ${String(err)}`);
+      return { error: `${err.pythonType} ${err.msg} at ${err.pos}` };
+    }
+  }
+  /** `inner` inside a dict padded beyond FAST_MIN_LENGTH, so the fast path is tried. */
+  function long(inner: string): string {
+    return `{"_auth_user_id":"42","pad":"${'x'.repeat(FAST_MIN_LENGTH)}","v":${inner},"tail":[1,2.5,"z"]}`;
+  }
+  function assertSameParse(text: string): void {
+    assert.deepEqual(parsed(pyLoads, text), parsed(pyLoadsExact, text), text.length > 200 ? text.slice(0, 100) + '…' + text.slice(-100) : text);
+  }
+
+  test('plain documents do take the fast path', () => {
+    const text = long('[{"a":1.5,"b":"\\u00e9\\ud800","c":[true,false,null],"d":-12,"e":0.30000000000000004}]');
+    assert.notEqual(fastPyLoads(text), undefined);
+    assertSameParse(text);
+  });
+
+  const risky = [
+    '1.0', '-1.0', '0.0', '-0.0', '-0', '1.50', '2.000', '1e5', '1E5', '1e+16', '1.5e3', '1.5E+3', '15e-1', '1e-05', '5e-324',
+    '1e-400', '0.' + '0'.repeat(400) + '1', '1e400', '-1e400', '999999999999999.01', '999999999999999.9999', '0.9999999999999999999',
+    '123456789012345', '1234567890123456', '9007199254740993', '-9007199254740993', '1' + '0'.repeat(30), '9'.repeat(4300),
+    '9'.repeat(4301), '12345678901234567.5', '[1.0,2.5]', '{"x":1.0}',
+    '{"10":1,"b":2}', '{"b":1,"10":2}', '{"b":1,"2":2,"10":3}', '{"\\u0031":1,"b":2}', '{"b":1,"\\u0031":2}', '{"01":1,"b":2}',
+    '{"__proto__":{"a":1}}', '{"a":1,"a":2}', '{"b":1,"a":2,"b":3}',
+    'NaN', 'Infinity', '-Infinity', '[NaN]',
+    '"a" x', '1.', '.5', '01', '+1', '1e', '"\\x"', '"\u0001"', '[1,]', '{"a":1,}', '"\\ud800"',
+    '[' + '['.repeat(994) + ']'.repeat(994) + ']', '[' + '['.repeat(995) + ']'.repeat(995) + ']',
+  ];
+  for (const inner of risky) {
+    test(`pinned: ${inner.length > 40 ? inner.slice(0, 40) + '…' : inner}`, () => {
+      assertSameParse(long(inner));
+      assertSameParse(`[${long(inner)}]`);
+      assertSameParse(' \n' + long(inner) + '\t ');
+    });
+  }
+
+  test('numbers and words in strings are only a reason to be careful', () => {
+    // number-like text in strings, hex that looks like exponents: fast path or not, same answer
+    for (const inner of ['"v1.0"', '"1e5"', '"x 1e5"', '"9f3c2a7b1e5d4c8a"', '"SKU-1E5A"', '"a:1.0"', '"-0"', '"10":1']) {
+      assertSameParse(long(inner));
+    }
+  });
+
+  test('a text made longer by whitespace only', () => {
+    assertSameParse(' '.repeat(FAST_MIN_LENGTH) + '{"a":1.0}');
+    assertSameParse(' '.repeat(FAST_MIN_LENGTH) + '{"a":1.5}');
+    assertSameParse('\ufeff' + long('1'));
+  });
+
+  test(`random documents (seed ${SEED})`, () => {
+    const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const text = fc.oneof(fc.string({ maxLength: 8 }), fc.string({ unit: codeUnit, maxLength: 8 }), fc.constantFrom('1.0', '1e5', 'a"b', '\\'));
+    const key = fc.oneof(text, fc.constantFrom('0', '10', '2', '01', '4294967295', '__proto__', '', 'a', 'b'));
+    const double = fc.oneof(fc.double(), fc.constantFrom(1e-4, 1e16, -0, 0.1, 1.5, 1e21, 2 ** 53, 2 ** 53 + 2, 1e15, 999999999999999.9));
+    const { value } = fc.letrec<{ value: PyValue }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer(),
+        fc.maxSafeInteger(),
+        fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+        double,
+        double.map((d) => new PyFloat(d)),
+        text,
+        fc.array(tie('value'), { maxLength: 5 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+      ),
+    }));
+    // Python's own spellings (from the exact writer), plus spellings Python never writes but accepts.
+    const respell = fc.constantFrom<[RegExp, string][]>(
+      [],
+      [[/(\d)\.0\b/g, '$1.0e0']],
+      [[/(\d)\.(\d)/g, '$1.$2E+0']],
+      [[/:(\d+)([,}])/g, ':$1e0$2']],
+      [[/([,[:])/g, '$1 ']],
+    );
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 40 }), respell, (values, rules) => {
+        let doc = pyDumpsExact(values);
+        for (const [pattern, replacement] of rules) doc = doc.replace(pattern, replacement);
+        assertSameParse(doc);
+        assertSameParse(long(doc));
+      }),
+      { seed: SEED, numRuns: 1500 },
+    );
+  });
 });
