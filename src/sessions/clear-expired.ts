@@ -254,11 +254,20 @@ export class ExpiredSessionCleaner {
 
   /** Rows with `expire_date < before` (Django's now by default): what a run would delete. */
   async countExpired(before: PyDateTime = this.table.timezone.now()): Promise<number> {
-    const rows = resultRows(
-      this.dialect,
-      await this.db.knex.raw(`SELECT COUNT(*) AS n FROM ${this.t} WHERE expire_date < ?`, [this.beforeParam(before)]),
-    );
-    return Number(rows[0]?.n ?? 0);
+    const sql = `SELECT COUNT(*) AS n FROM ${this.t} WHERE expire_date < ?`;
+    const bindings = [this.beforeParam(before)];
+    let result: unknown;
+    if (this.dialect === 'postgres') {
+      // A plain read that takes no row locks, but on a huge table it can outlast the connection's
+      // statement_timeout (meant for the site's point queries): lift it for this one query.
+      result = await this.db.knex.transaction(async (trx) => {
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        return trx.raw(sql, bindings);
+      });
+    } else {
+      result = await this.db.knex.raw(sql, bindings);
+    }
+    return Number(resultRows(this.dialect, result)[0]?.n ?? 0);
   }
 
   /**
