@@ -12,6 +12,8 @@
  * - the plans: index-ordered batches use Django's expire_date index, sweeps a key/rowid/TID range;
  * - interruption: SIGINT/SIGTERM stop after the batch in progress, a cut connection stops the run,
  *   both exit non-zero saying how far they got, and a second run finishes the job;
+ * - session engines: cache and signed_cookies have nothing to delete (as in Django), cached_db cleans
+ *   the table as db does;
  * - errors: unreachable database, malformed DATABASE_URL, wrong password, missing table.
  */
 import { after, before, describe, it } from 'node:test';
@@ -99,7 +101,7 @@ function start(command: string, args: string[], env: Env, cwd?: string): Running
 
 /** Our CLI, as an operator runs it; only the environment given (plus PATH and the like) counts. */
 function ourCli(args: string[], env: Env): Running {
-  const settingsEnv: Env = { LOG_LEVEL: undefined, SECRET_KEY: undefined, SESSION_ENGINE: undefined, DJANGO_VERSION: undefined };
+  const settingsEnv: Env = { LOG_LEVEL: undefined, SECRET_KEY: undefined, SESSION_ENGINE: undefined, CACHE_URL: undefined, DJANGO_VERSION: undefined };
   return start(process.execPath, ['--import', 'tsx', MAIN, ...args], { ...settingsEnv, ...env });
 }
 
@@ -487,6 +489,41 @@ describe('clearsessions', { concurrency: 4 }, () => {
       }
     });
   }
+
+  describe('session engines, as Django dispatches clearsessions', { concurrency: 1 }, () => {
+    // Nothing listens on these: the command must not even try to connect.
+    const unreachable = { DATABASE_URL: 'mysql://app:secret@127.0.0.1:1/site', CACHE_URL: 'redis://127.0.0.1:1/0' };
+
+    for (const engine of ['cache', 'signed_cookies']) {
+      it(`${engine}: nothing to do (Django's clear_expired() is a no-op there), exit 0`, async () => {
+        const out = await ourCli(['clearsessions'], { ...unreachable, SESSION_ENGINE: `django.contrib.sessions.backends.${engine}` }).done;
+        assert.equal(out.code, 0, out.stderr);
+        assert.match(out.stdout, new RegExp(`^Nothing to do for django\\.contrib\\.sessions\\.backends\\.${engine}: `));
+        assert.equal(out.stderr, '');
+      });
+    }
+
+    it('cached_db: the table is cleaned, as by db (Redis is not needed for it)', async () => {
+      const fresh = await freshDatabase('sqlite');
+      try {
+        await runMigrations(fresh.db, { djangoVersion: '5.2' });
+        const tz = new DjangoTimezone({ USE_TZ: true, TIME_ZONE: 'UTC' });
+        const table = new SessionTable(fresh.db, tz);
+        const past = table.expireDateParam(tz.now().plus(new Timedelta({ seconds: -10 })));
+        const future = table.expireDateParam(tz.now().plus(new Timedelta({ seconds: 3600 })));
+        await fresh.db.knex('django_session').insert([
+          { session_key: 'a'.repeat(32), session_data: 'x', expire_date: past },
+          { session_key: 'b'.repeat(32), session_data: 'x', expire_date: past },
+          { session_key: 'c'.repeat(32), session_data: 'x', expire_date: future },
+        ]);
+        const out = await ourClearsessions([], { ...unreachable, DATABASE_URL: fresh.url, SESSION_ENGINE: 'django.contrib.sessions.backends.cached_db' });
+        assert.match(out.stdout, /^Deleted 2 expired sessions in /);
+        assert.deepEqual(keysOf(await tableRows(fresh.db)), ['c'.repeat(32)]);
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
 
   describe('errors: one line on stderr, a non-zero exit', { concurrency: 1 }, () => {
     const expectError = async (env: Env, pattern: RegExp, code: number): Promise<void> => {

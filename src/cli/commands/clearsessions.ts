@@ -5,7 +5,16 @@
  * a progress display and a summary. SIGINT/SIGTERM stop it after the batch in progress; a lost
  * connection stops it too. Either way it says how far it got, exits non-zero, and a new run carries on.
  */
-import { ConfigError, loadSettings, type Environment, type Settings } from '../../config.ts';
+import {
+  CACHE_SESSION_ENGINE,
+  CACHED_DB_SESSION_ENGINE,
+  ConfigError,
+  DB_SESSION_ENGINE,
+  loadSettings,
+  SIGNED_COOKIES_SESSION_ENGINE,
+  type Environment,
+  type Settings,
+} from '../../config.ts';
 import { openDatabase, type Database } from '../../db/connection.ts';
 import { DateTimeError, DjangoTimezone, fromIsoformat, type PyDateTime } from '../../db/datetime.ts';
 import { DatabaseConfigError } from '../../db/errors.ts';
@@ -66,9 +75,10 @@ examples:
   17 3 * * * cd /srv/app && DATABASE_URL=... npx django-session-bridge clearsessions --quiet >/dev/null
 `;
 
-const TABLE_ENGINES = new Set(['django.contrib.sessions.backends.db', 'django.contrib.sessions.backends.cached_db']);
+/** Engines whose SessionStore.clear_expired() deletes rows of django_session (cached_db inherits db's). */
+const TABLE_ENGINES: ReadonlySet<string> = new Set([DB_SESSION_ENGINE, CACHED_DB_SESSION_ENGINE]);
 /** Engines whose SessionStore.clear_expired() is a no-op in Django: their entries expire by themselves. */
-const SELF_EXPIRING_ENGINES = new Set(['django.contrib.sessions.backends.cache', 'django.contrib.sessions.backends.signed_cookies']);
+const SELF_EXPIRING_ENGINES: ReadonlySet<string> = new Set([CACHE_SESSION_ENGINE, SIGNED_COOKIES_SESSION_ENGINE]);
 
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
