@@ -89,6 +89,7 @@ describe(`hostile input: Django ${VERSION} and our server on one MariaDB`, { con
   const djangoFailures: string[] = [];
   const departures: string[] = [];
   const closedEarly: string[] = [];
+  const djangoUnread: string[] = [];
   const slowest: Array<[number, string]> = [];
 
   const snap = (): Promise<string> => snapshotTables(stack.db, TABLES);
@@ -139,9 +140,13 @@ describe(`hostile input: Django ${VERSION} and our server on one MariaDB`, { con
     }
     tally.requests++;
     assert.ok(ours.status < 500, `${label}: we answered ${ours.status}: ${short(ours.body, 300)}`);
-    if (django instanceof Error || django.status >= 500) {
+    if (django instanceof Error) {
+      // gunicorn closed while the client was still sending (it may have answered first): nothing to
+      // compare with; ours was judged above (never a 5xx).
+      djangoUnread.push(`${label}: ${django.message}; ours ${ours.status}`);
+    } else if (django.status >= 500) {
       assert.ok(ours.status >= 400, `${label}: Django failed, we answered ${ours.status}`);
-      djangoFailures.push(`${label}: Django ${django instanceof Error ? django.message : django.status}, ours ${ours.status}`);
+      djangoFailures.push(`${label}: Django ${django.status}, ours ${ours.status}`);
     } else if (c.departure !== undefined && !isDeepStrictEqual(view(ours), view(django))) {
       assert.ok(django.status >= 400 && ours.status >= 400, `${label}: ${c.departure}: Django ${django.status}, ours ${ours.status}`);
       departures.push(`${label}: Django ${django.status}, ours ${ours.status} (${c.departure})`);
@@ -427,11 +432,11 @@ describe(`hostile input: Django ${VERSION} and our server on one MariaDB`, { con
       '3 MiB chunked': 'a chunked body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused; Django 3.2 reads any chunked body whole',
     };
     const routes: Array<[string, string[]]> = [
-      ['/user/reg', ['POST', 'PUT']],
+      ['/user/reg', ['POST']],
       ['/user/login', ['POST']],
       ['/user/logout', ['POST']],
       ['/user/test1', ['POST']],
-      ['/auth/login', ['POST', 'PUT']],
+      ['/auth/login', ['POST']],
       ['/auth/logout', ['POST']],
       ['/auth/password', ['POST']],
       ['/auth/whoami', ['GET', 'POST']],
@@ -662,6 +667,7 @@ describe(`hostile input: Django ${VERSION} and our server on one MariaDB`, { con
         `${tally.framing} raw framing cases; Django failed where we answered 4xx: ${djangoFailures.length}; deliberate departures: ${departures.length}\n` +
         [...djangoFailures, ...departures].map((f) => `  - ${f}\n`).join('') +
         (closedEarly.length ? `closed by our server while the client was still sending: ${closedEarly.join('; ')}\n` : '') +
+        (djangoUnread.length ? `Django's answer unreadable (connection closed while sending): ${djangoUnread.join('; ')}\n` : '') +
         (process.env.HOSTILE_SLOWEST ? slowest.sort((a, b) => b[0] - a[0]).slice(0, 25).map(([ms, l]) => `  ${ms.toFixed(0)} ms ${l}\n`).join('') : ''),
     );
   });
