@@ -22,6 +22,8 @@
  *   read probe   default settings: GET /user/test1 with a logged-in session (one indexed SELECT);
  *   write probe  SESSION_SAVE_EVERY_REQUEST=True: the same request also UPDATEs its session row,
  *                which is what logins and any session change do, and what waits on row locks.
+ * Each probe cycles through 32 logged-in sessions (one real /user/login, its row copied under other
+ * random keys), spread over the table like real users' sessions.
  * Each gets DSB_BENCH_RATE requests per second, sent on schedule whether or not earlier ones have
  * answered (open loop), and each latency is counted from the scheduled send time, so a stall shows
  * in full instead of hiding as fewer requests. Measured idle, then during each cleanup.
@@ -49,6 +51,8 @@ const OUR_ARGS = (process.env.DSB_BENCH_ARGS ?? '').split(/\s+/).filter(Boolean)
 const SERIES = (process.env.DSB_BENCH_DJANGO ?? '5.2') as DjangoSeries;
 const SECRET_KEY = 'bench-secret-key-not-for-production';
 const PASSWORD = 'bench-password';
+/** Logged-in sessions each probe cycles through. */
+const SESSIONS_PER_PROBE = 32;
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -136,13 +140,17 @@ interface Exited {
   seconds: number;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; stdin?: string } = {}): Promise<Exited> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; stdin?: string; showProgress?: boolean } = {}): Promise<Exited> {
   const started = performance.now();
   const child = spawn(command, args, { env, cwd: options.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    // The cleanup's own progress lines (not a TTY: one every 5 s), so a long run shows it is alive.
+    if (options.showProgress) process.stderr.write(d.replace(/^/gm, '  '));
+  });
   child.stdin.end(options.stdin ?? '');
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -194,6 +202,27 @@ async function login(base: string): Promise<string> {
   return cookie;
 }
 
+/**
+ * Logged-in sessions for a probe: one real login, then copies of its row under fresh random keys
+ * (what more logins would write, without a bcrypt each), so the probed rows are spread over the
+ * key space like real users' and a cleanup that walks the table passes them at different times.
+ */
+async function loginSessions(db: Database, base: string, count: number): Promise<string[]> {
+  const first = await login(base);
+  // A day to live, not the login's 300 s: a slow cleanup must not outlast the probe's sessions.
+  await db.knex.raw('UPDATE django_session SET expire_date = UTC_TIMESTAMP(6) + INTERVAL 1 DAY WHERE session_key = ?', [first]);
+  const keys = [first];
+  for (let i = 1; i < count; i++) {
+    const key = randomBytes(16).toString('hex');
+    await db.knex.raw(
+      'INSERT INTO django_session (session_key, session_data, expire_date) SELECT ?, session_data, expire_date FROM django_session WHERE session_key = ?',
+      [key, first],
+    );
+    keys.push(key);
+  }
+  return keys;
+}
+
 // ---- Probing the live site ----------------------------------------------------------------------
 
 interface Latencies {
@@ -201,8 +230,8 @@ interface Latencies {
   errors: number;
 }
 
-/** GET /user/test1 at `RATE`/s on schedule until `stop` resolves; latency from the scheduled time. */
-async function probe(base: string, cookie: string, stop: Promise<unknown>): Promise<Latencies> {
+/** GET /user/test1 at `RATE`/s on schedule (sessions in turn) until `stop` resolves; latency from the scheduled time. */
+async function probe(base: string, cookies: readonly string[], stop: Promise<unknown>): Promise<Latencies> {
   const out: Latencies = { ms: [], errors: 0 };
   const interval = 1000 / RATE;
   const started = performance.now();
@@ -215,7 +244,7 @@ async function probe(base: string, cookie: string, stop: Promise<unknown>): Prom
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (stopped) break;
     inFlight.push(
-      fetch(`${base}/user/test1`, { headers: { cookie: `sessionid=${cookie}` } })
+      fetch(`${base}/user/test1`, { headers: { cookie: `sessionid=${cookies[i % cookies.length]}` } })
         .then(async (res) => {
           const body = await res.text();
           if (res.status !== 200 || body !== 'test1 ok') out.errors++;
@@ -247,9 +276,9 @@ function summarize(l: Latencies): Summary {
 }
 
 /** Probe both servers while `work` runs (or for `seconds` when idle). */
-async function measure<T>(servers: { read: Served; write: Served }, work: () => Promise<T>): Promise<{ result: T; read: Summary; write: Summary }> {
-  const readCookie = await login(servers.read.base);
-  const writeCookie = await login(servers.write.base);
+async function measure<T>(db: Database, servers: { read: Served; write: Served }, work: () => Promise<T>): Promise<{ result: T; read: Summary; write: Summary }> {
+  const readCookie = await loginSessions(db, servers.read.base, SESSIONS_PER_PROBE);
+  const writeCookie = await loginSessions(db, servers.write.base, SESSIONS_PER_PROBE);
   let finish!: () => void;
   const stop = new Promise<void>((r) => (finish = r));
   const probes = Promise.all([probe(servers.read.base, readCookie, stop), probe(servers.write.base, writeCookie, stop)]);
@@ -303,18 +332,21 @@ async function main(): Promise<void> {
     const pair = { read, write };
 
     log('warm-up: probing for 5 s (not counted)');
-    await measure(pair, () => new Promise((r) => setTimeout(r, 5000)));
+    await measure(db, pair, () => new Promise((r) => setTimeout(r, 5000)));
     const loads: string[] = [];
     const noteLoad = (phase: string): void => void loads.push(`${phase} ${loadavg()[0]!.toFixed(1)}`);
     noteLoad('idle');
     log(`idle: probing for ${IDLE_SECONDS} s`);
-    const idle = await measure(pair, () => new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000)));
+    const idle = await measure(db, pair, () => new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000)));
 
     noteLoad('ours');
     log('ours: clearsessions ' + OUR_ARGS.join(' '));
-    const ours = await measure(pair, () => run(process.execPath, ['--import', 'tsx', MAIN, 'clearsessions', ...OUR_ARGS], ourEnv(url)));
+    const ours = await measure(db, pair, () =>
+      run(process.execPath, ['--import', 'tsx', MAIN, 'clearsessions', ...OUR_ARGS], ourEnv(url, { LOG_LEVEL: 'warning' }), { showProgress: true }),
+    );
     if (ours.result.code !== 0) throw new Error(`our clearsessions failed:\n${ours.result.stderr}`);
     const summaryLine = ours.result.stdout.trim();
+    log(`ours took ${ours.result.seconds.toFixed(1)} s`);
     const longest = /, longest (\d+) ms/.exec(summaryLine);
     results.ours = {
       cleanup: { seconds: ours.result.seconds, rate: EXPIRED / ours.result.seconds, longestMs: Number(longest?.[1] ?? NaN), detail: summaryLine },
@@ -339,7 +371,8 @@ async function main(): Promise<void> {
       DSB_STATEMENT_TIMES: '1',
     };
     delete djangoEnv.PYTHONHOME;
-    const django = await measure(pair, () => run(SYSTEM_PYTHON, ['manage.py', 'clearsessions'], djangoEnv, { cwd: DJANGO_CLEAR }));
+    const django = await measure(db, pair, () => run(SYSTEM_PYTHON, ['manage.py', 'clearsessions'], djangoEnv, { cwd: DJANGO_CLEAR }));
+    log(`Django's clearsessions took ${django.result.seconds.toFixed(1)} s`);
     if (django.result.code !== 0) throw new Error(`Django's clearsessions failed:\n${django.result.stderr}`);
     const statements = [...django.result.stderr.matchAll(/^dsb-statement ([\d.]+) (.*)$/gm)].map((m) => ({ ms: Number(m[1]), sql: m[2]! }));
     const slowest = statements.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: -Infinity, sql: '' });

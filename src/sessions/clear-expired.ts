@@ -209,7 +209,7 @@ export interface ExpiredSessionCleanerOptions {
 }
 
 /** One statement to run: SQL with `?` placeholders and its bindings. */
-interface Statement {
+export interface CleanupStatement {
   sql: string;
   bindings: readonly (string | number)[];
 }
@@ -218,8 +218,8 @@ interface Statement {
 type Walk = (run: StatementRunner) => Promise<number | null>;
 
 interface StatementRunner {
-  delete(statement: Statement): Promise<number>;
-  select(statement: Statement): Promise<Record<string, unknown>[]>;
+  delete(statement: CleanupStatement): Promise<number>;
+  select(statement: CleanupStatement): Promise<Record<string, unknown>[]>;
 }
 
 export class ExpiredSessionCleaner {
@@ -307,24 +307,21 @@ export class ExpiredSessionCleaner {
     return Number(rows[0]?.server_version_num ?? 0) >= 140000;
   }
 
-  /** The batch statements of `strategy`, for EXPLAIN (tests check the plans). */
-  sampleStatements(strategy: ClearStrategy, before: PyDateTime, batchSize = DEFAULT_BATCH_SIZE): Statement[] {
+  /** The statements one batch of `strategy` runs (the first batch), for EXPLAIN: tests check the plans. */
+  sampleStatements(strategy: ClearStrategy, before: PyDateTime, batchSize = DEFAULT_BATCH_SIZE): CleanupStatement[] {
     const p = this.beforeParam(before);
     if (strategy === 'index') return [this.indexDelete(p, batchSize)];
     switch (this.dialect) {
       case 'mysql':
-        return [
-          { sql: `SELECT session_key FROM ${this.t} WHERE session_key > ? ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: ['', batchSize - 1] },
-          { sql: `DELETE FROM ${this.t} WHERE session_key > ? AND session_key <= ? AND expire_date < ?`, bindings: ['', 'zzzz', p] },
-        ];
+        return [this.keyRangeEnd('', batchSize), this.keyRangeDelete(p, '', '\u{10FFFF}')];
       case 'postgres':
-        return [this.pageRangeDelete(p, 0, 10)];
+        return [this.pageRangeDelete(p, 0, Math.max(1, Math.round(batchSize / 30)))];
       case 'sqlite':
-        return [{ sql: `DELETE FROM ${this.t} WHERE rowid > ? AND rowid <= ? AND expire_date < ?`, bindings: [0, batchSize, p] }];
+        return [this.rowidRangeDelete(p, 0, batchSize)];
     }
   }
 
-  private indexDelete(p: string, n: number): Statement {
+  private indexDelete(p: string, n: number): CleanupStatement {
     const t = this.t;
     switch (this.dialect) {
       case 'mysql':
@@ -342,8 +339,30 @@ export class ExpiredSessionCleaner {
     }
   }
 
-  /** Pages fromPage..toPage-1 (toPage null: to the end of the table, pages added meanwhile included). */
-  private pageRangeDelete(p: string, fromPage: number, toPage: number | null): Statement {
+  /** MariaDB sweep: the key `n` rows after `lower` (null: from the start), which ends the next range. */
+  private keyRangeEnd(lower: string | null, n: number): CleanupStatement {
+    return lower === null
+      ? { sql: `SELECT session_key FROM ${this.t} ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [n - 1] }
+      : { sql: `SELECT session_key FROM ${this.t} WHERE session_key > ? ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [lower, n - 1] };
+  }
+
+  /** MariaDB sweep: the expired rows with lower < session_key <= upper (null: unbounded on that side). */
+  private keyRangeDelete(p: string, lower: string | null, upper: string | null): CleanupStatement {
+    let sql = `DELETE FROM ${this.t} WHERE expire_date < ?`;
+    const bindings: (string | number)[] = [p];
+    if (lower !== null) {
+      sql += ' AND session_key > ?';
+      bindings.push(lower);
+    }
+    if (upper !== null) {
+      sql += ' AND session_key <= ?';
+      bindings.push(upper);
+    }
+    return { sql, bindings };
+  }
+
+  /** PostgreSQL sweep: pages fromPage..toPage-1 (toPage null: to the end, pages added meanwhile included). */
+  private pageRangeDelete(p: string, fromPage: number, toPage: number | null): CleanupStatement {
     if (toPage === null) {
       return { sql: `DELETE FROM ${this.t} WHERE ctid >= ?::tid AND expire_date < ?`, bindings: [`(${fromPage},0)`, p] };
     }
@@ -351,6 +370,11 @@ export class ExpiredSessionCleaner {
       sql: `DELETE FROM ${this.t} WHERE ctid >= ?::tid AND ctid < ?::tid AND expire_date < ?`,
       bindings: [`(${fromPage},0)`, `(${toPage},0)`, p],
     };
+  }
+
+  /** SQLite sweep: the expired rows with lower < rowid <= upper. */
+  private rowidRangeDelete(p: string, lower: number, upper: number): CleanupStatement {
+    return { sql: `DELETE FROM ${this.t} WHERE rowid > ? AND rowid <= ? AND expire_date < ?`, bindings: [lower, upper, p] };
   }
 
   private indexWalk(p: string, batchSize: number): Walk {
@@ -372,24 +396,10 @@ export class ExpiredSessionCleaner {
         let done = false;
         return async (r) => {
           if (done) return null;
-          // The key `batchSize` rows further on ends this range; none means the rest of the table.
-          const found = await r.select(
-            lower === null
-              ? { sql: `SELECT session_key FROM ${t} ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [batchSize - 1] }
-              : { sql: `SELECT session_key FROM ${t} WHERE session_key > ? ORDER BY session_key LIMIT 1 OFFSET ?`, bindings: [lower, batchSize - 1] },
-          );
+          // A plain SELECT: a consistent read that locks nothing. No key means: the rest of the table.
+          const found = await r.select(this.keyRangeEnd(lower, batchSize));
           const upper = found[0] === undefined ? null : String(found[0].session_key);
-          let sql = `DELETE FROM ${t} WHERE expire_date < ?`;
-          const bindings: (string | number)[] = [p];
-          if (lower !== null) {
-            sql += ' AND session_key > ?';
-            bindings.push(lower);
-          }
-          if (upper !== null) {
-            sql += ' AND session_key <= ?';
-            bindings.push(upper);
-          }
-          const deleted = await r.delete({ sql, bindings });
+          const deleted = await r.delete(this.keyRangeDelete(p, lower, upper));
           if (upper === null) done = true;
           lower = upper;
           return deleted;
@@ -413,7 +423,6 @@ export class ExpiredSessionCleaner {
           if (finished) return null;
           const to = page + step;
           if (to >= pages) {
-            // The last range is open-ended, so pages the table grew meanwhile are covered too.
             finished = true;
             return r.delete(this.pageRangeDelete(p, page, null));
           }
@@ -423,16 +432,14 @@ export class ExpiredSessionCleaner {
         };
       }
       case 'sqlite': {
+        // Rows written later get higher rowids: new sessions, not expired ones.
         const rows = await run.select({ sql: `SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM ${t}`, bindings: [] });
         const hi = rows[0]?.hi === null || rows[0]?.hi === undefined ? null : Number(rows[0].hi);
         let lower = hi === null ? 0 : Number(rows[0]!.lo) - 1;
         return async (r) => {
           if (hi === null || lower >= hi) return null;
           const upper = Math.min(hi, lower + batchSize);
-          const deleted = await r.delete({
-            sql: `DELETE FROM ${t} WHERE rowid > ? AND rowid <= ? AND expire_date < ?`,
-            bindings: [lower, upper, p],
-          });
+          const deleted = await r.delete(this.rowidRangeDelete(p, lower, upper));
           lower = upper;
           return deleted;
         };
@@ -478,7 +485,7 @@ export class ExpiredSessionCleaner {
     const client = this.db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(conn: unknown): Promise<void> };
     let conn: unknown;
     let restoreIsolation: string | null = null;
-    const timed = async <T>(statement: Statement, read: (result: unknown) => T): Promise<T> => {
+    const timed = async <T>(statement: CleanupStatement, read: (result: unknown) => T): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
         const t0 = performance.now();
         try {

@@ -151,7 +151,7 @@ function trapSignals(controller: AbortController): { received(): 'SIGINT' | 'SIG
   let received: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
     if (received !== null) {
-      process.stderr.write(`\n${signal} again: stopping now (the batch in progress is rolled back by the database)\n`);
+      process.stderr.write(`\n${signal} again: stopping now (the statement in progress is committed or rolled back whole, never half-done)\n`);
       process.exit(SIGNAL_EXIT[signal]);
     }
     received = signal;
