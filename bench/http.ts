@@ -27,7 +27,7 @@
  *   MARIADB_URL                   the server (default: scripts/db/start-mariadb.sh is run, its URL used)
  *   DSB_BENCH_DJANGO              Django series for the reference site and DJANGO_VERSION (default 5.2)
  *   DSB_BENCH_ROUNDS              rounds (default 3)
- *   DSB_BENCH_SECONDS             seconds per wrk measurement (default 6)
+ *   DSB_BENCH_SECONDS             seconds per wrk measurement (default 5)
  *   DSB_BENCH_WARMUP_SECONDS      wrk warm-up per server and route, not recorded (default 2)
  *   DSB_BENCH_CONNECTIONS         wrk -c, and the open-loop generator's connections (default 32)
  *   DSB_BENCH_THREADS             wrk -t (default 1)
@@ -37,7 +37,7 @@
  *                                 their CPU went during their wrk runs (file:line mapped to the .ts source)
  *   DSB_BENCH_SETUP_ONLY=1        set everything up, print the servers' URLs, pids and cookies, and wait
  *                                 for Ctrl-C (then clean up): for measuring or profiling by hand
- *   DSB_BENCH_PIN, DSB_BENCH_SERVER_CPU, DSB_BENCH_LOAD_CPU   see bench/lib/pinning.ts
+ *   DSB_BENCH_PIN, DSB_BENCH_SERVER_CPU, DSB_BENCH_LOAD_CPU, DSB_BENCH_NICE   see bench/lib/pinning.ts
  *   LOG_LEVEL                     passed to our server (default info: one access line per request, as
  *                                 gunicorn writes its access log; both go to files under .run/)
  *
@@ -53,7 +53,7 @@ import { fileURLToPath } from 'node:url';
 import { runMigrations } from '../migrations/index.ts';
 import { openDatabase, parseDatabaseUrl } from '../src/db/connection.ts';
 import type { DjangoVersion } from '../src/config.ts';
-import { cleanUpOnSignals, onCleanup, runCleanup } from './lib/cleanup.ts';
+import { cleanUpOnSignals, interruptedBy, onCleanup, runCleanup } from './lib/cleanup.ts';
 import { formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileWindow } from './lib/cpu-profile.ts';
 import { cookieValue, httpRequest } from './lib/http-client.ts';
 import type { OpenLoopResult } from './lib/open-loop.ts';
@@ -78,7 +78,7 @@ function envNumber(name: string, fallback: number): number {
 const SERIES = (process.env.DSB_BENCH_DJANGO ?? '5.2') as DjangoVersion;
 if (!['3.2', '4.2', '5.2'].includes(SERIES)) throw new Error(`DSB_BENCH_DJANGO must be 3.2, 4.2 or 5.2, got ${SERIES}`);
 const ROUNDS = envNumber('DSB_BENCH_ROUNDS', 3);
-const SECONDS = envNumber('DSB_BENCH_SECONDS', 6);
+const SECONDS = envNumber('DSB_BENCH_SECONDS', 5);
 const WARMUP_SECONDS = envNumber('DSB_BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = envNumber('DSB_BENCH_CONNECTIONS', 32);
 const THREADS = envNumber('DSB_BENCH_THREADS', 1);
@@ -189,7 +189,7 @@ async function startDjango(databaseUrl: string, cpus: CpuPlan): Promise<DjangoSi
   const port = await freePort();
   const env = siteEnv(databaseUrl, { DJANGO_LOG_LEVEL: 'WARNING' });
   // Pinned through taskset: gunicorn's master and the workers it forks inherit the core.
-  const start = pinnedCommand(cpus.server, 'bash', [DJANGO_SITE, 'start', '--version', SERIES, '--port', String(port), '--workers', String(DJANGO_WORKERS)]);
+  const start = pinnedCommand(cpus.server, 'bash', [DJANGO_SITE, 'start', '--version', SERIES, '--port', String(port), '--workers', String(DJANGO_WORKERS)], cpus.nice);
   onCleanup('stop the Django site', async () => {
     await runCommand('bash', [DJANGO_SITE, 'stop', '--port', String(port)], { cwd: ROOT, env, timeoutMs: 30_000 });
   });
@@ -232,6 +232,7 @@ async function startOurs(databaseUrl: string, cpus: CpuPlan, profileDir: string 
     env: siteEnv(databaseUrl),
     cwd: ROOT,
     cpu: cpus.server,
+    nice: cpus.nice,
     url: `http://127.0.0.1:${port}`,
     readyPath: '/user/test1',
     logFile: join(RUN_DIR, 'ours.log'),
@@ -247,6 +248,7 @@ async function startCeiling(databaseUrl: string, cpus: CpuPlan, profileDir: stri
     env: { ...siteEnv(databaseUrl), PORT: String(port), HOST: '127.0.0.1' },
     cwd: ROOT,
     cpu: cpus.server,
+    nice: cpus.nice,
     url: `http://127.0.0.1:${port}`,
     readyPath: '/user/test1',
     logFile: join(RUN_DIR, 'ceiling.log'),
@@ -300,7 +302,7 @@ interface Measurement extends WrkResult {
 type Measurements = Record<RouteName, Record<ServerName, Measurement[]>>;
 
 function wrkFor(base: string, route: Route, cookie: string, seconds: number, cpus: CpuPlan): Promise<WrkResult> {
-  return runWrk({ url: base + route.path, headers: { Cookie: cookie }, threads: THREADS, connections: CONNECTIONS, seconds, cpu: cpus.load });
+  return runWrk({ url: base + route.path, headers: { Cookie: cookie }, threads: THREADS, connections: CONNECTIONS, seconds, cpu: cpus.load, nice: cpus.nice });
 }
 
 /** Problems that make a measurement invalid (wrong answers) or worth a note (socket errors). */
@@ -330,6 +332,8 @@ interface RouteSummary {
 
 interface MemorySummary {
   oursPeakKiB: number | null;
+  /** Our server's resident memory right after start-up (before any request), for the baseline. */
+  oursStartKiB: number | null;
   ceilingPeakKiB: number | null;
   djangoWorkerPeakKiB: number[];
 }
@@ -400,7 +404,7 @@ function report(
   }
   const djangoPeak = memory.djangoWorkerPeakKiB.length ? Math.max(...memory.djangoWorkerPeakKiB) : null;
   out.push(
-    `peak RSS (VmHWM over the whole run): ours ${mib(memory.oursPeakKiB)}; ceiling ${mib(memory.ceilingPeakKiB)}; ` +
+    `peak RSS (VmHWM over the whole run): ours ${mib(memory.oursPeakKiB)} (${mib(memory.oursStartKiB)} after start-up); ceiling ${mib(memory.ceilingPeakKiB)}; ` +
       `Django ${memory.djangoWorkerPeakKiB.length} workers, ${mib(djangoPeak)} each at most`,
   );
   out.push(`machine load average (1, 5, 15 min): ${context.loadBefore} before, ${context.loadAfter} after (other processes share the cores; compare ratios)`);
@@ -467,6 +471,7 @@ async function run(): Promise<number> {
   }
   await createDjangoSuperuser(databaseUrl);
   const ours = await startOurs(databaseUrl, cpus, profileDir && join(profileDir, 'ours'));
+  const oursStartKiB = processMemory(ours.pid)?.rssKiB ?? null;
   log(`ours on ${ours.url} (pid ${ours.pid})`);
   const ceiling = await startCeiling(databaseUrl, cpus, profileDir && join(profileDir, 'ceiling'));
   log(`ceiling on ${ceiling.url} (pid ${ceiling.pid})`);
@@ -492,7 +497,11 @@ async function run(): Promise<number> {
     console.log(`cookie for /user/test1 (expires 300 s after login): ${cookies.test1}`);
     console.log(`cookie for /auth/whoami: ${cookies.whoami}`);
     // A throwaway key for a scratch database, printed so a second server can join by hand.
-    console.log(`another server of ours on this database: SECRET_KEY=${SECRET_KEY} DATABASE_URL=${databaseUrl} DJANGO_VERSION=${SERIES} USE_TZ=True npm start -- --port <P>`);
+    const database = new URL(databaseUrl).pathname.slice(1);
+    console.log(
+      `another server of ours on this database: SECRET_KEY=${SECRET_KEY} DATABASE_URL=<MARIADB_URL with database ${database}> ` +
+        `DJANGO_VERSION=${SERIES} USE_TZ=True npm start -- --port <P>`,
+    );
     console.log('waiting; Ctrl-C stops the servers and drops the database');
     await new Promise<never>(() => setInterval(() => {}, 1 << 30));
   }
@@ -547,6 +556,7 @@ async function run(): Promise<number> {
     const openLoop = await runOpenLoopProcess(
       { url: ours.url + route.path, headers: { Cookie: cookies[route.name] }, rate, seconds: OPEN_LOOP_SECONDS, warmupSeconds: 1, connections: CONNECTIONS, expectStatus: 200 },
       cpus.load,
+      cpus.nice,
     );
     if (openLoop.wrongStatus > 0) invalid.push(`open loop GET ${route.path}: ${openLoop.wrongStatus} answers other than 200`);
     if (openLoop.errors > 0) notes.push(`open loop GET ${route.path}: ${openLoop.errors} requests failed or went unanswered`);
@@ -557,6 +567,7 @@ async function run(): Promise<number> {
 
   const memory: MemorySummary = {
     oursPeakKiB: processMemory(ours.pid)?.peakRssKiB ?? null,
+    oursStartKiB,
     ceilingPeakKiB: processMemory(ceiling.pid)?.peakRssKiB ?? null,
     djangoWorkerPeakKiB: childPids(django.masterPid)
       .map((pid) => processMemory(pid)?.peakRssKiB)
@@ -587,7 +598,7 @@ let exitCode = 1;
 try {
   exitCode = await run();
 } catch (err) {
-  process.stderr.write(`bench:http failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (interruptedBy() === null) process.stderr.write(`bench:http failed: ${err instanceof Error ? err.message : String(err)}\n`);
   exitCode = 1;
 } finally {
   await runCleanup();

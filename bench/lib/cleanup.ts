@@ -14,6 +14,12 @@ interface Registered {
 
 const steps: Registered[] = [];
 let running: Promise<void> | undefined;
+let signalled: NodeJS.Signals | null = null;
+
+/** The signal that interrupted the run, or null. (Work failing after it is expected, not news.) */
+export function interruptedBy(): NodeJS.Signals | null {
+  return signalled;
+}
 
 /** Register a step; the returned function unregisters it (when the thing was already cleaned up). */
 export function onCleanup(name: string, step: Step): () => void {
@@ -51,6 +57,7 @@ export function runCleanup(): Promise<void> {
 /** On SIGINT / SIGTERM: clean up, then exit 130 / 143. A second signal exits at once. */
 export function cleanUpOnSignals(): void {
   const handle = (signal: NodeJS.Signals, code: number): void => {
+    signalled = signal;
     process.stderr.write(`\n${signal}: stopping the servers and dropping the benchmark database\n`);
     const force = (): never => process.exit(code);
     process.once('SIGINT', force);

@@ -7,8 +7,8 @@ import { pinnedCommand } from './pinning.ts';
 
 const MAIN = fileURLToPath(new URL('./open-loop-main.ts', import.meta.url));
 
-export function runOpenLoopProcess(options: OpenLoopOptions, cpu: number | null): Promise<OpenLoopResult> {
-  const { command, args } = pinnedCommand(cpu, process.execPath, ['--import', 'tsx', MAIN, JSON.stringify(options)]);
+export function runOpenLoopProcess(options: OpenLoopOptions, cpu: number | null, nice: number | null = null): Promise<OpenLoopResult> {
+  const { command, args } = pinnedCommand(cpu, process.execPath, ['--import', 'tsx', MAIN, JSON.stringify(options)], nice);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild('open-loop generator', child);

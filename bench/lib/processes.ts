@@ -74,6 +74,8 @@ export interface StartServerOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   cpu: number | null;
+  /** Niceness (see pinning.ts), or null. */
+  nice?: number | null;
   /** Base URL; `readyPath` is polled on it. */
   url: string;
   readyPath: string;
@@ -86,7 +88,7 @@ export interface StartServerOptions {
  * a pipe read by this process would), register its stop for clean-up, and wait until it answers.
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
-  const { command, args } = pinnedCommand(options.cpu, options.command, options.args);
+  const { command, args } = pinnedCommand(options.cpu, options.command, options.args, options.nice ?? null);
   const fd = openSync(options.logFile, 'w');
   let child: ChildProcess;
   try {

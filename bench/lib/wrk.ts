@@ -16,6 +16,8 @@ export interface WrkOptions {
   seconds: number;
   /** Core for wrk, or null. */
   cpu: number | null;
+  /** Niceness (see pinning.ts), or null. */
+  nice?: number | null;
   /** Per-request timeout (wrk's default is 2 s). */
   timeoutSeconds?: number;
 }
@@ -90,7 +92,7 @@ export function wrkArgs(options: WrkOptions): string[] {
 
 /** Run wrk once (bounded by its -d plus a margin) and parse its report. */
 export function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const { command, args } = pinnedCommand(options.cpu, 'wrk', wrkArgs(options));
+  const { command, args } = pinnedCommand(options.cpu, 'wrk', wrkArgs(options), options.nice ?? null);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild('wrk', child);
