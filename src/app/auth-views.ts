@@ -24,7 +24,12 @@ import { isPyDict } from './tutorial/validation.ts';
 
 export const BAD_CREDENTIALS_BODY = 'request body must be a JSON object with string username and password';
 
-const credentialsSchema = z.object({ username: z.string(), password: z.string() });
+// A lone surrogate (JSON allows "\ud800") has no UTF-8 form: Django's hashers raise
+// UnicodeEncodeError on it (a 500). User input never earns a 5xx here, so such a body is refused as
+// malformed, like a non-string.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const wellFormedString = z.string().refine((v) => !LONE_SURROGATE.test(v));
+const credentialsSchema = z.object({ username: wellFormedString, password: wellFormedString });
 
 /** `_credentials(request)`: the JSON body's string username and password, or null. */
 async function credentials(ctx: Context): Promise<{ username: string; password: string } | null> {

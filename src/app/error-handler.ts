@@ -8,6 +8,7 @@
  *   SessionInterrupted (a BadRequest)          → 400, "Bad Request (400)" page (logged by the
  *                                                session middleware, as Django's handler does)
  *   an unreadable body                         → 400 page, a warning on `django.request`
+ *   the database unreachable (ours, not Django) → 503 page with Retry-After (database-unavailable.ts)
  *   anything else                              → 500, "Server Error (500)" page; ERROR on `django.request`
  *
  * Hence two mount points: `djangoViewErrors` right around the routes (inside the session and auth
@@ -27,6 +28,7 @@ import type { AuthState } from '../auth/context.ts';
 import { getLogger } from '../log.ts';
 import { SessionInterrupted } from '../sessions/errors.ts';
 import { RequestDataTooBig, UnreadableBody } from './request-body.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import type { ErrorPages } from './responses.ts';
 
 const requestLog = getLogger('django.request');
@@ -71,6 +73,9 @@ export function djangoViewErrors(pages: ErrorPages, djangoVersion: '3.2' | '4.2'
       } else if (err instanceof UnreadableBody) {
         requestLog.warning(`Bad Request: ${ctx.path}`, { reason: err.message });
         pages.badRequest(c);
+      } else if (isDatabaseUnavailable(err)) {
+        requestLog.error(`Service Unavailable (database): ${ctx.path}`, firstLine(err));
+        pages.serviceUnavailable(c);
       } else {
         requestLog.error(`Internal Server Error: ${ctx.path}`, firstLine(err));
         await touchRequestUserIfDjangoDoes(c);
@@ -91,6 +96,9 @@ export function djangoErrorPages(pages: ErrorPages): Middleware<DefaultState, De
       clearHeaders(c);
       if (err instanceof SessionInterrupted) {
         pages.badRequest(c);
+      } else if (isDatabaseUnavailable(err)) {
+        requestLog.error(`Service Unavailable (database): ${ctx.path}`, firstLine(err));
+        pages.serviceUnavailable(c);
       } else {
         requestLog.error(`Internal Server Error: ${ctx.path}`, firstLine(err));
         pages.serverError(c);

@@ -74,12 +74,15 @@ export function errorPage(title: string, details: string): string {
 export const NOT_FOUND_PAGE = errorPage('Not Found', 'The requested resource was not found on this server.');
 export const BAD_REQUEST_PAGE = errorPage('Bad Request (400)', '');
 export const SERVER_ERROR_PAGE = errorPage('Server Error (500)', '');
+export const SERVICE_UNAVAILABLE_PAGE = errorPage('Service Unavailable (503)', 'The database cannot be reached. Try again shortly.');
 
 /** Django's default error views for one version. */
 export interface ErrorPages {
   notFound(ctx: Context): void;
   badRequest(ctx: Context): void;
   serverError(ctx: Context): void;
+  /** Ours, not Django's: the database cannot be reached (see database-unavailable.ts). */
+  serviceUnavailable(ctx: Context): void;
 }
 
 /**
@@ -97,5 +100,9 @@ export function errorPages(djangoVersion: '3.2' | '4.2' | '5.2'): ErrorPages {
     notFound: (ctx) => page(ctx, 404, NOT_FOUND_PAGE),
     badRequest: (ctx) => page(ctx, 400, BAD_REQUEST_PAGE),
     serverError: (ctx) => page(ctx, 500, SERVER_ERROR_PAGE),
+    serviceUnavailable: (ctx) => {
+      page(ctx, 503, SERVICE_UNAVAILABLE_PAGE);
+      ctx.set('Retry-After', '5');
+    },
   };
 }

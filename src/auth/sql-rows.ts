@@ -9,13 +9,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/connection.ts';
+import { MYSQL_QUERY_TIMEOUT_MS } from '../db/connection.ts';
 
 export type Params = readonly (string | number)[];
 export type Row = Record<string, unknown>;
 export type RowsQuery = (sql: string, params: Params) => Promise<Row[]>;
 
 interface MysqlConnection {
-  execute(sql: string, values: Params, cb: (err: Error | null, rows: unknown) => void): void;
+  execute(options: { sql: string; timeout: number }, values: Params, cb: (err: Error | null, rows: unknown) => void): void;
 }
 interface PgClient {
   query(config: { name: string; text: string; values: Params }): Promise<{ rows: Row[] }>;
@@ -41,7 +42,7 @@ export function preparedRows(db: Database): RowsQuery {
       return (sql, params) =>
         withConnection<MysqlConnection, Row[]>(
           db,
-          (conn) => new Promise((resolve, reject) => conn.execute(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[])))),
+          (conn) => new Promise((resolve, reject) => conn.execute({ sql, timeout: MYSQL_QUERY_TIMEOUT_MS }, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[])))),
         );
     case 'postgres': {
       const named = new Map<string, { name: string; text: string }>();

@@ -52,6 +52,13 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const ACQUIRE_TIMEOUT_MS = 10_000;
 /** PostgreSQL statement_timeout; session queries are single-row lookups, so this is generous. */
 export const STATEMENT_TIMEOUT_MS = 30_000;
+/**
+ * Client-side bound on one session/user point query over mysql2 (MySQL has no portable server-side
+ * statement timeout). A frozen or unreachable server then costs a request at most this long (a 503),
+ * instead of holding it, and a pool connection, forever. Far above any healthy point query; above
+ * InnoDB lock waits a deployment would set for web requests.
+ */
+export const MYSQL_QUERY_TIMEOUT_MS = 10_000;
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_POOL_MAX = 10;
 const IDLE_TIMEOUT_MS = 30_000;

@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database, Dialect } from '../../db/connection.ts';
+import { MYSQL_QUERY_TIMEOUT_MS } from '../../db/connection.ts';
 import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../../db/datetime.ts';
 
 /** A row of `django_session` as stored. */
@@ -43,7 +44,7 @@ interface MysqlResultHeader {
   affectedRows: number;
 }
 interface MysqlConnection {
-  execute(sql: string, values: Params, cb: (err: Error | null, result: unknown) => void): void;
+  execute(options: { sql: string; timeout: number }, values: Params, cb: (err: Error | null, result: unknown) => void): void;
 }
 interface PgClient {
   query(config: { name: string; text: string; values: Params }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
@@ -71,7 +72,7 @@ function mysqlExecutor(db: Database): Executor {
   const run = (sql: string, params: Params): Promise<unknown> =>
     withConnection<MysqlConnection, unknown>(
       db,
-      (conn) => new Promise((resolve, reject) => conn.execute(sql, params, (err, result) => (err ? reject(err) : resolve(result)))),
+      (conn) => new Promise((resolve, reject) => conn.execute({ sql, timeout: MYSQL_QUERY_TIMEOUT_MS }, params, (err, result) => (err ? reject(err) : resolve(result)))),
     );
   return {
     rows: async (sql, params) => (await run(sql, params)) as Record<string, unknown>[],
