@@ -38,8 +38,9 @@ examples:
 /** Read one line from a terminal without echoing it. Ctrl-C cancels. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows: whatever is typed once the prompt is visible must never echo.
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {
