@@ -138,6 +138,9 @@ interface Exited {
   stdout: string;
   stderr: string;
   seconds: number;
+  /** performance.now() at exit, and when the first progress line came (ours: the first batch is done). */
+  endedAt: number;
+  firstProgressAt: number | null;
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; stdin?: string; showProgress?: boolean } = {}): Promise<Exited> {
@@ -145,16 +148,21 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, options: {
   const child = spawn(command, args, { env, cwd: options.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
+  let firstProgressAt: number | null = null;
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
+    if (firstProgressAt === null && stderr.includes('clearsessions: ')) firstProgressAt = performance.now();
     // The cleanup's own progress lines (not a TTY: one every 5 s), so a long run shows it is alive.
     if (options.showProgress) process.stderr.write(d.replace(/^/gm, '  '));
   });
   child.stdin.end(options.stdin ?? '');
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
+    child.on('close', (code) => {
+      const endedAt = performance.now();
+      resolve({ code, stdout, stderr, seconds: (endedAt - started) / 1000, endedAt, firstProgressAt });
+    });
   });
 }
 
@@ -226,13 +234,14 @@ async function loginSessions(db: Database, base: string, count: number): Promise
 // ---- Probing the live site ----------------------------------------------------------------------
 
 interface Latencies {
-  ms: number[];
+  /** [scheduled send time (performance.now()), latency ms] per answered request. */
+  samples: [number, number][];
   errors: number;
 }
 
 /** GET /user/test1 at `RATE`/s on schedule (sessions in turn) until `stop` resolves; latency from the scheduled time. */
 async function probe(base: string, cookies: readonly string[], stop: Promise<unknown>): Promise<Latencies> {
-  const out: Latencies = { ms: [], errors: 0 };
+  const out: Latencies = { samples: [], errors: 0 };
   const interval = 1000 / RATE;
   const started = performance.now();
   let stopped = false;
@@ -248,7 +257,7 @@ async function probe(base: string, cookies: readonly string[], stop: Promise<unk
         .then(async (res) => {
           const body = await res.text();
           if (res.status !== 200 || body !== 'test1 ok') out.errors++;
-          else out.ms.push(performance.now() - scheduled);
+          else out.samples.push([scheduled, performance.now() - scheduled]);
         })
         .catch(() => void out.errors++),
     );
@@ -270,13 +279,23 @@ interface Summary {
   max: number;
 }
 
-function summarize(l: Latencies): Summary {
-  const sorted = l.ms.slice().sort((a, b) => a - b);
+/** Latency quantiles of the requests sent within [from, to] (default: all). */
+function summarize(l: Latencies, from = -Infinity, to = Infinity): Summary {
+  const sorted = l.samples
+    .filter(([at]) => at >= from && at <= to)
+    .map(([, ms]) => ms)
+    .sort((a, b) => a - b);
   return { n: sorted.length, errors: l.errors, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? NaN };
 }
 
 /** Probe both servers while `work` runs (or for `seconds` when idle). */
-async function measure<T>(db: Database, servers: { read: Served; write: Served }, work: () => Promise<T>): Promise<{ result: T; read: Summary; write: Summary }> {
+interface Measured<T> {
+  result: T;
+  read: Latencies;
+  write: Latencies;
+}
+
+async function measure<T>(db: Database, servers: { read: Served; write: Served }, work: () => Promise<T>): Promise<Measured<T>> {
   const readCookie = await loginSessions(db, servers.read.base, SESSIONS_PER_PROBE);
   const writeCookie = await loginSessions(db, servers.write.base, SESSIONS_PER_PROBE);
   let finish!: () => void;
@@ -289,17 +308,36 @@ async function measure<T>(db: Database, servers: { read: Served; write: Served }
     finish();
   }
   const [read, write] = await probes;
-  return { result, read: summarize(read), write: summarize(write) };
+  return { result, read, write };
 }
 
 // ---- Main ---------------------------------------------------------------------------------------
 
-interface Cleanup {
+interface CleanupRun {
+  label: string;
+  /** Process wall time, start-up included. */
   seconds: number;
-  /** Rows/s over the whole process. */
-  rate: number;
   longestMs: number;
+  /** One line about the run (our summary; Django's plan). */
   detail: string;
+  measured: Measured<Exited>;
+  /** When rows were being deleted: ours from its first batch, Django's from the start of its DELETE. */
+  window: [number, number];
+}
+
+function djangoEnvFor(url: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: SERIES === '3.2' ? '' : djangoSitePackages(SERIES),
+    PYTHONDONTWRITEBYTECODE: '1',
+    DSB_DJANGO_DATABASE_URL: url,
+    DSB_USE_TZ: 'True',
+    DSB_TIME_ZONE: 'UTC',
+    TZ: 'UTC',
+    DSB_STATEMENT_TIMES: '1',
+  };
+  delete env.PYTHONHOME;
+  return env;
 }
 
 async function main(): Promise<void> {
@@ -312,7 +350,8 @@ async function main(): Promise<void> {
   try {
     await runMigrations(db, { djangoVersion: '5.2' });
     const [[version]] = (await db.knex.raw('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool')) as [[{ v: string; pool: string }]];
-    log(`MariaDB ${version.v} (buffer pool ${fmt(Number(version.pool) / 2 ** 20)} MiB), database ${database}`);
+    const server = `MariaDB ${version.v} (buffer pool ${fmt(Number(version.pool) / 2 ** 20)} MiB)`;
+    log(`${server}, database ${database}`);
     let t = performance.now();
     await seed(db);
     log(`seeded ${fmt(EXPIRED)} expired + ${fmt(LIVE)} live rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -322,10 +361,12 @@ async function main(): Promise<void> {
     });
     if (created.code !== 0) throw new Error(`createuser failed: ${created.stderr}`);
 
-    const results: Record<'ours' | 'django', { cleanup: Cleanup; read: Summary; write: Summary }> = {} as never;
-    t = performance.now();
-    await restore(db);
-    log(`restored the table in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const restoreTimed = async (): Promise<void> => {
+      const started = performance.now();
+      await restore(db);
+      log(`restored the table in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    };
+    await restoreTimed();
     const read = await startServer(url, {});
     const write = await startServer(url, { SESSION_SAVE_EVERY_REQUEST: 'True' });
     servers.push(read, write);
@@ -340,77 +381,86 @@ async function main(): Promise<void> {
     const idle = await measure(db, pair, () => new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000)));
 
     noteLoad('ours');
-    log('ours: clearsessions ' + OUR_ARGS.join(' '));
-    const ours = await measure(db, pair, () =>
+    log(`ours: clearsessions ${OUR_ARGS.join(' ')}`);
+    const oursMeasured = await measure(db, pair, () =>
       run(process.execPath, ['--import', 'tsx', MAIN, 'clearsessions', ...OUR_ARGS], ourEnv(url, { LOG_LEVEL: 'warning' }), { showProgress: true }),
     );
-    if (ours.result.code !== 0) throw new Error(`our clearsessions failed:\n${ours.result.stderr}`);
-    const summaryLine = ours.result.stdout.trim();
-    log(`ours took ${ours.result.seconds.toFixed(1)} s`);
-    const longest = /, longest (\d+) ms/.exec(summaryLine);
-    results.ours = {
-      cleanup: { seconds: ours.result.seconds, rate: EXPIRED / ours.result.seconds, longestMs: Number(longest?.[1] ?? NaN), detail: summaryLine },
-      read: ours.read,
-      write: ours.write,
+    const oursExit = oursMeasured.result;
+    if (oursExit.code !== 0) throw new Error(`our clearsessions failed:\n${oursExit.stderr}`);
+    log(`ours took ${oursExit.seconds.toFixed(1)} s`);
+    const summaryLine = oursExit.stdout.trim();
+    const ours: CleanupRun = {
+      label: 'ours',
+      seconds: oursExit.seconds,
+      longestMs: Number(/, longest (\d+) ms/.exec(summaryLine)?.[1] ?? NaN),
+      detail: summaryLine,
+      measured: oursMeasured,
+      window: [oursExit.firstProgressAt ?? oursExit.endedAt - oursExit.seconds * 1000, oursExit.endedAt],
     };
     const afterOurs = await tableState(db);
 
-    t = performance.now();
-    await restore(db);
-    log(`restored the table in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await restoreTimed();
+    // The plan of Django's statement on this table: a full scan locks every row it passes (live ones too).
+    const [[plan]] = (await db.knex.raw('EXPLAIN DELETE FROM `django_session` WHERE `django_session`.`expire_date` < UTC_TIMESTAMP(6)')) as [
+      [{ type: string; key: string | null }],
+    ];
     noteLoad('Django');
     log(`Django ${SERIES}: manage.py clearsessions`);
-    const djangoEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      PYTHONPATH: SERIES === '3.2' ? '' : djangoSitePackages(SERIES),
-      PYTHONDONTWRITEBYTECODE: '1',
-      DSB_DJANGO_DATABASE_URL: url,
-      DSB_USE_TZ: 'True',
-      DSB_TIME_ZONE: 'UTC',
-      TZ: 'UTC',
-      DSB_STATEMENT_TIMES: '1',
-    };
-    delete djangoEnv.PYTHONHOME;
-    const django = await measure(db, pair, () => run(SYSTEM_PYTHON, ['manage.py', 'clearsessions'], djangoEnv, { cwd: DJANGO_CLEAR }));
-    log(`Django's clearsessions took ${django.result.seconds.toFixed(1)} s`);
-    if (django.result.code !== 0) throw new Error(`Django's clearsessions failed:\n${django.result.stderr}`);
-    const statements = [...django.result.stderr.matchAll(/^dsb-statement ([\d.]+) (.*)$/gm)].map((m) => ({ ms: Number(m[1]), sql: m[2]! }));
+    const djangoMeasured = await measure(db, pair, () => run(SYSTEM_PYTHON, ['manage.py', 'clearsessions'], djangoEnvFor(url), { cwd: DJANGO_CLEAR }));
+    const djangoExit = djangoMeasured.result;
+    if (djangoExit.code !== 0) throw new Error(`Django's clearsessions failed:\n${djangoExit.stderr}`);
+    log(`Django's clearsessions took ${djangoExit.seconds.toFixed(1)} s`);
+    const statements = [...djangoExit.stderr.matchAll(/^dsb-statement ([\d.]+) (.*)$/gm)].map((m) => ({ ms: Number(m[1]), sql: m[2]! }));
+    const deletes = statements.filter((st) => st.sql.startsWith('DELETE'));
     const slowest = statements.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: -Infinity, sql: '' });
-    results.django = {
-      cleanup: { seconds: django.result.seconds, rate: EXPIRED / django.result.seconds, longestMs: slowest.ms, detail: slowest.sql },
-      read: django.read,
-      write: django.write,
+    const deleteMs = deletes.reduce((sum, st) => sum + st.ms, 0);
+    const django: CleanupRun = {
+      label: `Django ${SERIES}`,
+      seconds: djangoExit.seconds,
+      longestMs: slowest.ms,
+      detail:
+        `${deletes.length} DELETE (${statements.length} statements in all), plan ${plan.type === 'ALL' ? 'full table scan' : `${plan.type} on ${plan.key}`}; ` +
+        `slowest: ${slowest.sql} …`,
+      measured: djangoMeasured,
+      window: [djangoExit.endedAt - deleteMs, djangoExit.endedAt],
     };
     const afterDjango = await tableState(db);
 
     // ---- Report ----
+    const idleRead = summarize(idle.read);
+    const idleWrite = summarize(idle.write);
     const p = (s: Summary): string => `${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(0)} ms (n=${s.n}${s.errors ? `, ${s.errors} errors` : ''})`;
+    const col = (text: string, width: number): string => text.padEnd(width);
     const lines = [
       '',
-      `clearsessions, MariaDB ${version.v} (buffer pool ${fmt(Number(version.pool) / 2 ** 20)} MiB): ${fmt(EXPIRED)} expired + ${fmt(LIVE)} live rows`,
-      `probes: ${RATE} req/s each, open loop; p50 / p99 / max latency of GET /user/test1`,
+      `clearsessions, ${server}: ${fmt(EXPIRED)} expired + ${fmt(LIVE)} live rows`,
+      `probes: ${RATE} req/s each, open loop, ${SESSIONS_PER_PROBE} sessions each; p50 / p99 / max latency of GET /user/test1`,
       `machine: ${cpus().length} CPUs; 1-minute load average at the start of each phase: ${loads.join(', ')}`,
       '',
-      `                 total      rows/s    longest statement   read probe                          write probe (save every request)`,
-      `idle             -          -         -                   ${p(idle.read).padEnd(36)}${p(idle.write)}`,
+      `${col('', 26)}${col('total', 10)}${col('rows/s', 10)}${col('longest statement', 19)}${col('read probe', 36)}write probe (save every request)`,
+      `${col('idle', 26)}${col('-', 10)}${col('-', 10)}${col('-', 19)}${col(p(idleRead), 36)}${p(idleWrite)}`,
     ];
-    for (const [label, r] of [
-      ['ours', results.ours],
-      [`Django ${SERIES}`, results.django],
-    ] as const) {
+    const ratios: string[] = [];
+    for (const r of [ours, django]) {
+      const whole = { read: summarize(r.measured.read), write: summarize(r.measured.write) };
+      const deleting = { read: summarize(r.measured.read, ...r.window), write: summarize(r.measured.write, ...r.window) };
       lines.push(
-        `${label.padEnd(17)}${`${r.cleanup.seconds.toFixed(1)} s`.padEnd(11)}${fmt(r.cleanup.rate).padEnd(10)}${`${fmt(r.cleanup.longestMs)} ms`.padEnd(20)}${p(r.read).padEnd(36)}${p(r.write)}`,
+        `${col(`${r.label}, whole run`, 26)}${col(`${r.seconds.toFixed(1)} s`, 10)}${col(fmt(EXPIRED / r.seconds), 10)}${col(`${fmt(r.longestMs)} ms`, 19)}${col(p(whole.read), 36)}${p(whole.write)}`,
+        `${col(`${r.label}, while deleting`, 26)}${col(`${((r.window[1] - r.window[0]) / 1000).toFixed(1)} s`, 10)}${col('', 10)}${col('', 19)}${col(p(deleting.read), 36)}${p(deleting.write)}`,
+      );
+      ratios.push(
+        `p99 / idle p99 during ${r.label}: read ${(whole.read.p99 / idleRead.p99).toFixed(2)}× (while deleting ${(deleting.read.p99 / idleRead.p99).toFixed(2)}×), ` +
+          `write ${(whole.write.p99 / idleWrite.p99).toFixed(2)}× (while deleting ${(deleting.write.p99 / idleWrite.p99).toFixed(2)}×)`,
       );
     }
-    const ratio = results.ours.cleanup.seconds / results.django.cleanup.seconds;
+    const ratio = ours.seconds / django.seconds;
     lines.push(
       '',
-      `ours:   ${results.ours.cleanup.detail}`,
-      `Django: one statement, ${statements.length} in all; slowest: ${results.django.cleanup.detail} …`,
-      `time, ours / Django: ${ratio.toFixed(2)}× (${ratio > 1 ? 'ours is slower' : 'ours is faster'} overall)`,
-      `longest statement, ours: ${fmt(results.ours.cleanup.longestMs)} ms (goal < 100 ms: ${results.ours.cleanup.longestMs < 100 ? 'met' : 'NOT met'}); Django: ${fmt(results.django.cleanup.longestMs)} ms`,
-      `read p99 during ours / idle: ${(results.ours.read.p99 / idle.read.p99).toFixed(2)}× (goal ≤ 2×: ${results.ours.read.p99 <= 2 * idle.read.p99 ? 'met' : 'NOT met'}); during Django / idle: ${(results.django.read.p99 / idle.read.p99).toFixed(2)}×`,
-      `write p99 during ours / idle: ${(results.ours.write.p99 / idle.write.p99).toFixed(2)}×; during Django / idle: ${(results.django.write.p99 / idle.write.p99).toFixed(2)}×`,
+      `ours:   ${ours.detail}`,
+      `Django: ${django.detail}`,
+      `time, ours / Django: ${ratio.toFixed(2)}× (${ratio > 1 ? 'ours is slower' : 'ours is faster'}, whole processes)`,
+      `longest statement: ours ${fmt(ours.longestMs)} ms (goal < 100 ms: ${ours.longestMs < 100 ? 'met' : 'NOT met'}), Django ${fmt(django.longestMs)} ms`,
+      ...ratios,
       `left behind: ours ${fmt(afterOurs.rows)} rows (${fmt(afterOurs.expired)} expired, ${fmt(afterOurs.seededLive)} of the seeded live rows); ` +
         `Django ${fmt(afterDjango.rows)} rows (${fmt(afterDjango.expired)} expired, ${fmt(afterDjango.seededLive)} of the seeded live rows)`,
     );
