@@ -513,10 +513,11 @@ export class ExpiredSessionCleaner {
 
     try {
       try {
-        conn = await client.acquireConnection();
+        // Through the pool, before pinning a connection: SQLite's pool has only one.
         if (options.strategy === 'auto' || options.strategy === undefined) {
           strategy = await this.chooseStrategy(options.expiredCount ?? (await this.countExpired(before)));
         }
+        conn = await client.acquireConnection();
         if (this.dialect === 'mysql') restoreIsolation = await this.readCommitted(conn);
       } catch (err) {
         throw new ClearExpiredError(`cannot start: ${firstLine(err)}`, snapshot(false), isConnectionError(err), { cause: err });

@@ -404,6 +404,12 @@ describe('clearsessions', { concurrency: 4 }, () => {
           if (name !== 'postgres') assert.equal(sweep.batches, Math.ceil(30 / 4)); // key/rowid ranges of 4 rows
           if (name === 'mariadb') assert.equal(sweep.statements, 2 * sweep.batches); // + the SELECT that ends each range
           assert.equal(await expiredNow(fresh.db, tz), 0);
+
+          // auto, as a library caller gets it: it counts and chooses by itself (half the table expired: sweep).
+          await fill(5, 5);
+          const auto = await cleaner.clear();
+          assert.deepEqual([auto.deleted, auto.strategy, auto.completed], [5, 'sweep', true]);
+          assert.equal(await expiredNow(fresh.db, tz), 0);
         } finally {
           fresh.db.knex.off('query', onQuery);
         }
