@@ -24,6 +24,10 @@
  *            MariaDB     primary-key ranges (InnoDB stores rows in key order): one non-locking
  *                          SELECT finds the end of the next range, then
  *                          DELETE … WHERE session_key > ? AND session_key <= ? AND expire_date < ?
+ *                        Both bounds keep the plan on the primary key. (One `DELETE … WHERE
+ *                        session_key > ? ORDER BY session_key LIMIT n RETURNING …` would save the
+ *                        SELECT, but the optimizer may answer it through the expire_date index with
+ *                        a sort of every expired row: 80 s for the first batch of a million, measured.)
  *            PostgreSQL  ranges of heap pages (a TID range scan, PostgreSQL 14+):
  *                          DELETE … WHERE ctid >= '(p,0)' AND ctid < '(q,0)' AND expire_date < ?
  *            SQLite      rowid ranges: DELETE … WHERE rowid > ? AND rowid <= ? AND expire_date < ?
@@ -45,7 +49,11 @@ import type { SessionTable } from './backends/db-table.ts';
 
 export type ClearStrategy = 'index' | 'sweep';
 
-/** Rows per statement: about 10-40 ms per DELETE on a table that does not fit in memory. */
+/**
+ * Rows per statement. Measured (bench/clearsessions.ts, MariaDB sweep, a table 3x its buffer pool):
+ * 500 gives statements of 14 ms at p99 and the same total time as 250 or 1000; 250 costs the site
+ * more (twice the statements), 1000 doubles the p99.
+ */
 export const DEFAULT_BATCH_SIZE = 500;
 export const MAX_BATCH_SIZE = 100_000;
 /** `auto` sweeps the table when at least this share of its rows is expired. */
