@@ -135,3 +135,51 @@ def _sqlite_path(url, name):
             "{}: expected a SQLite file path, e.g. sqlite:///tmp/db.sqlite3; got {!r}".format(name, url)
         )
     return path
+
+
+# CACHES["default"]["BACKEND"] under the names (and short names) the Node app's CACHE_BACKEND accepts.
+_CACHE_BACKENDS = {
+    "django_redis.cache.RedisCache": "django_redis.cache.RedisCache",
+    "django_redis": "django_redis.cache.RedisCache",
+    "django.core.cache.backends.redis.RedisCache": "django.core.cache.backends.redis.RedisCache",
+    "django": "django.core.cache.backends.redis.RedisCache",
+}
+
+
+def env_redis_cache(django_version):
+    """Return CACHES["default"] for the Redis cache the `cache` / `cached_db` session engines share
+    with the Node app, from the Node app's own settings (docs/engines.md), or None when CACHE_URL is
+    unset (Django's default local-memory cache then applies, private to each worker):
+
+        CACHE_URL              LOCATION (redis://host:port/db, rediss://..., unix:///path?db=N)
+        CACHE_BACKEND          BACKEND; default django-redis on 3.2 (no RedisCache of its own),
+                               Django's RedisCache from 4.0
+        CACHE_KEY_PREFIX       KEY_PREFIX (default "")
+        CACHE_VERSION          VERSION (default 1)
+        CACHE_PICKLE_PROTOCOL  django-redis's OPTIONS["PICKLE_VERSION"] (django-redis only)
+    """
+    location = env_str("CACHE_URL")
+    if not location:
+        return None
+    default_backend = "django_redis" if django_version < (4, 0) else "django"
+    raw_backend = env_str("CACHE_BACKEND") or default_backend
+    backend = _CACHE_BACKENDS.get(raw_backend)
+    if backend is None:
+        raise ImproperlyConfigured(
+            "CACHE_BACKEND: expected one of {}, got {!r}".format(", ".join(_CACHE_BACKENDS), raw_backend)
+        )
+    if backend.startswith("django.core") and django_version < (4, 0):
+        raise ImproperlyConfigured("CACHE_BACKEND: Django's RedisCache needs Django >= 4.0; use django_redis")
+    cache = {
+        "BACKEND": backend,
+        "LOCATION": location,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
+        "VERSION": env_int("CACHE_VERSION", 1),
+    }
+    protocol = env_int("CACHE_PICKLE_PROTOCOL", None)
+    if protocol is not None:
+        if not backend.startswith("django_redis"):
+            # Django's RedisSerializer always pickles with HIGHEST_PROTOCOL; nothing to set.
+            raise ImproperlyConfigured("CACHE_PICKLE_PROTOCOL: a django-redis option (PICKLE_VERSION)")
+        cache["OPTIONS"] = {"PICKLE_VERSION": protocol}
+    return cache

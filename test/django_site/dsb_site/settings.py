@@ -13,6 +13,7 @@ from .env import (
     env_int,
     env_list,
     env_optional,
+    env_redis_cache,
     env_samesite,
     env_str,
     parse_database_url,
@@ -59,6 +60,12 @@ SESSION_COOKIE_PATH = env_str("SESSION_COOKIE_PATH", "/")
 # Optional extras, same names again; Django's defaults when unset.
 SESSION_COOKIE_NAME = env_str("SESSION_COOKIE_NAME", "sessionid")
 SESSION_ENGINE = env_str("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+
+# The Redis cache of the cache / cached_db engines, only when CACHE_URL is set (same names as the
+# Node app's CACHE_* settings); otherwise Django's default CACHES (local memory) stays.
+_redis_cache = env_redis_cache(django.VERSION)
+if _redis_cache is not None:
+    CACHES = {"default": _redis_cache}
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
