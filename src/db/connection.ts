@@ -14,10 +14,13 @@
  * - SQLite (`sqlite:relative.db`, `sqlite:/abs.db`, `sqlite:///abs.db`, `sqlite:////abs.db`,
  *   `sqlite::memory:`; better-sqlite3): WAL for files, a busy timeout, foreign keys on (as Django).
  *
- * Pools are bounded, and so is every wait (connect, acquire). Passwords never reach an error message
- * or a log line: errors carry `redactDatabaseUrl(url)`.
+ * Pools are bounded, and so is every wait: connecting, waiting for a pooled connection, and (on
+ * MySQL/MariaDB, which has no general server-side statement timeout) every statement's answer, with
+ * the connection of a statement that ran out of time closed rather than reused (see the bounds
+ * below). Passwords never reach an error message or a log line: errors carry `redactDatabaseUrl(url)`.
  */
 import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
@@ -31,6 +34,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** The URL without its password, for messages. */
   readonly redactedUrl: string;
+  /** The client-side bound on one statement's answer, in ms (PoolOptions.queryTimeoutMillis). */
+  readonly queryTimeoutMillis: number;
   /** Close every pooled connection. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -44,21 +49,42 @@ export interface TimeZoneSettings {
 export interface PoolOptions {
   /** Most connections held at once (MySQL/PostgreSQL; SQLite always uses one). Default 10. */
   readonly max?: number;
-  /** How long a query may wait for a free connection, in ms. Default 10 000. */
+  /** How long a query may wait for a free connection, in ms. Default ACQUIRE_TIMEOUT_MS. */
   readonly acquireTimeoutMillis?: number;
+  /** Client-side bound on one statement's answer, in ms. Default QUERY_TIMEOUT_MS. */
+  readonly queryTimeoutMillis?: number;
 }
 
-export const CONNECT_TIMEOUT_MS = 10_000;
-export const ACQUIRE_TIMEOUT_MS = 10_000;
-/** PostgreSQL statement_timeout; session queries are single-row lookups, so this is generous. */
-export const STATEMENT_TIMEOUT_MS = 30_000;
+// ---- The bounds on every wait ---------------------------------------------------------------------
+//
+// A database call made for a request waits at most ACQUIRE_TIMEOUT_MS for a pooled connection, then
+// at most QUERY_TIMEOUT_MS for its statement's answer: it is answered (a result, or an error the app
+// turns into a 503 with Retry-After) within ACQUIRE + QUERY = 10 s, whatever the server does. The
+// first failing call ends the request, so that is also the bound on a request's time spent waiting for
+// the database. 10 s is well inside what sits in front of a Django site (gunicorn's 30-s worker
+// timeout, nginx's 60-s proxy_read_timeout), so the client sees our 503, not the proxy's 502/504.
+
+/** Opening a connection: TCP, TLS, handshake and login (mysql2 connectTimeout, pg connectionTimeoutMillis, tarn createTimeoutMillis). */
+export const CONNECT_TIMEOUT_MS = 5_000;
 /**
- * Client-side bound on one session/user point query over mysql2 (MySQL has no portable server-side
- * statement timeout). A frozen or unreachable server then costs a request at most this long (a 503),
- * instead of holding it, and a pool connection, forever. Far above any healthy point query; above
- * InnoDB lock waits a deployment would set for web requests.
+ * Waiting for a pooled connection, opening one included (knex acquireConnectionTimeout). A healthy
+ * pool hands one over in well under a millisecond per queued query; 5 s of waiting means the database
+ * is not answering, and the request is better off with a 503 now than a hung socket.
  */
-export const MYSQL_QUERY_TIMEOUT_MS = 10_000;
+export const ACQUIRE_TIMEOUT_MS = 5_000;
+/**
+ * Client-side bound on one statement's answer, from the moment it has a connection: the prepared
+ * statements of the request path (src/db/prepared.ts, every dialect) and every knex statement on
+ * MySQL/MariaDB (which has no general server-side statement timeout). When it passes, the
+ * connection is closed, never returned to the pool: its answer may still be on the way, and mysql2
+ * would hand it to whatever ran next on that connection (or queue the next statement behind it,
+ * forever if the server is frozen). A statement that may rightly run longer (maintenance, not a
+ * request) sets its own: knex `.options({ timeout: ms })` on MySQL (0: no client-side bound).
+ * Far above a healthy point query (≈ 1 ms); above the row-lock waits a web request should tolerate.
+ */
+export const QUERY_TIMEOUT_MS = 5_000;
+/** PostgreSQL statement_timeout (server-side, every statement of the connection). */
+export const STATEMENT_TIMEOUT_MS = 30_000;
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_POOL_MAX = 10;
 const IDLE_TIMEOUT_MS = 30_000;
@@ -213,6 +239,54 @@ const PG_TYPES = {
     PG_TEXT_TYPES.has(oid) ? identity : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text'),
 };
 
+/**
+ * Close a pooled driver connection at once, without waiting for the server (which may be frozen),
+ * and mark it so knex's pool discards it instead of handing it out again. Its pending callbacks are
+ * not called: whoever waits on it must be answered by the caller.
+ */
+export function abandonConnection(dialect: Dialect, connection: object, reason: Error): void {
+  const conn = connection as {
+    __knex__disposed?: unknown;
+    destroy?: () => void;
+    stream?: { destroy(): void };
+    connection?: { stream?: { destroy(): void } };
+  };
+  conn.__knex__disposed = reason;
+  if (dialect === 'mysql') {
+    conn.destroy?.(); // mysql2: closed state, so no command is ever queued on it again
+    conn.stream?.destroy();
+  } else if (dialect === 'postgres') {
+    conn.connection?.stream?.destroy();
+  }
+}
+
+/** knex's mysql2 dialect client, the base of ours (knex does not export its dialect classes). */
+const KnexMysql2Client = createRequire(import.meta.url)('knex/lib/dialects/mysql2/index.js') as typeof Knex.Client;
+
+interface Mysql2QueryObject {
+  sql: string;
+  options?: { timeout?: number };
+}
+
+/**
+ * knex's mysql2 client with a client-side bound on every statement (mysql2's per-query `timeout`),
+ * unless the statement sets its own, and with the connection of a statement that ran out of time
+ * abandoned: mysql2 answers the caller but leaves the connection busy with the silent statement, so
+ * the pool would hand it to the next query, which would then wait behind it forever.
+ */
+function boundedMysql2Client(queryTimeoutMs: number): typeof Knex.Client {
+  return class BoundedMysql2Client extends KnexMysql2Client {
+    override query(connection: object, obj: Mysql2QueryObject | string): Promise<unknown> {
+      const query: Mysql2QueryObject = typeof obj === 'string' ? { sql: obj } : obj;
+      if (query.options?.timeout === undefined) query.options = { ...query.options, timeout: queryTimeoutMs };
+      return (super.query(connection, query) as Promise<unknown>).catch((err: unknown) => {
+        if ((err as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') abandonConnection('mysql', connection, err as Error);
+        throw err;
+      });
+    }
+  };
+}
+
 function poolConfig(options: PoolOptions): Knex.PoolConfig {
   return {
     min: 0,
@@ -275,7 +349,7 @@ export function knexConfig(
   };
   if (target.dialect === 'mysql') {
     return {
-      client: 'mysql2',
+      client: boundedMysql2Client(pool.queryTimeoutMillis ?? QUERY_TIMEOUT_MS),
       connection: {
         ...common,
         timezone: 'Z',
@@ -330,6 +404,7 @@ export function openDatabase(
     knex,
     dialect,
     redactedUrl: redactDatabaseUrl(databaseUrl),
+    queryTimeoutMillis: pool.queryTimeoutMillis ?? QUERY_TIMEOUT_MS,
     close() {
       closing ??= knex.destroy();
       return closing;

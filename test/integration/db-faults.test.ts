@@ -16,7 +16,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runMigrations } from '../../migrations/index.ts';
@@ -39,8 +39,9 @@ import {
 } from '../support/stack.ts';
 
 const VERSION = '3.2' as const;
-/** How long any request may take while the database is down or frozen (the pool's connect and
- *  acquire timeouts are 10 s; a little slack for a loaded machine). */
+/** How long any request may take while the database is down or frozen: a database call waits at
+ *  most ACQUIRE_TIMEOUT_MS for a connection and QUERY_TIMEOUT_MS for its answer (5 s + 5 s, see
+ *  src/db/connection.ts), plus slack for a loaded machine. */
 const ANSWER_BOUND_MS = 13_000;
 const AUTH_USER_DDL =
   'CREATE TABLE `auth_user` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `password` varchar(128) NOT NULL, ' +
@@ -88,6 +89,14 @@ class PrivateMariadb {
     if (signal === 'SIGKILL' || signal === 'SIGTERM') {
       const deadline = Date.now() + 30_000;
       while (isAlive(pid) && Date.now() < deadline) await sleep(20);
+    } else if (signal === 'SIGSTOP') {
+      // kill() returns once the signal is queued; a thread already running on the other core goes on
+      // until the group stop reaches it (tens of ms on a loaded machine, long enough to answer a query).
+      const deadline = Date.now() + 10_000;
+      while (!allThreadsStopped(pid)) {
+        if (Date.now() > deadline) throw new Error(`mariadbd ${pid} is not stopped 10 s after SIGSTOP`);
+        await sleep(5);
+      }
     }
   }
 
@@ -103,6 +112,19 @@ class PrivateMariadb {
     }
     rmSync(this.runDir, { recursive: true, force: true });
   }
+}
+
+/** Linux: whether every thread of `pid` is in the stopped state (T). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+    } catch {
+      return true; // the thread exited meanwhile
+    }
+  });
 }
 
 interface Shot {
@@ -254,6 +276,38 @@ describe('database faults under load (a private MariaDB, our serve process)', { 
     assert.ok(isAlive(server.pid), 'the same process serves (no restart)');
     assert.ok(whileDown.length > 6, `requests were sent while the database was down (${whileDown.length})`);
     for (const s of whileDown) assertUnavailable(s, 'database killed');
+  });
+
+  it('MariaDB frozen with more requests than pool connections: every request is answered (503) within the bound; thawed: service resumes', async (t) => {
+    await waitUntilHealthy('before the freeze');
+    await mariadb.kill('SIGSTOP');
+    tally.faults++;
+    let shots: Shot[] = [];
+    try {
+      // 14 at once: more than the pool's 10 connections, so some wait for a connection too.
+      shots = await Promise.all(
+        Array.from({ length: 14 }, async (_, i) => {
+          const shot: Shot = { spec: { ...mix(i), timeoutMs: ANSWER_BOUND_MS + 2_000 }, sentAt: Date.now() };
+          tally.requests++;
+          try {
+            shot.answer = await send(server.base, shot.spec);
+          } catch (e) {
+            shot.error = String(e);
+          }
+          return shot;
+        }),
+      );
+    } finally {
+      await mariadb.kill('SIGCONT');
+    }
+    const hung = shots.filter((s) => s.error !== undefined);
+    const recoveredIn = await waitUntilHealthy('after the thaw');
+    t.diagnostic(
+      `frozen: ${shots.length - hung.length} answered, ${hung.length} unanswered after ${ANSWER_BOUND_MS + 2_000} ms; ` +
+        `${JSON.stringify(countBy(shots))}, times ${JSON.stringify(shots.map((s) => Math.round(s.answer?.ms ?? -1)))}; serving again ${recoveredIn} ms after SIGCONT`,
+    );
+    assert.ok(isAlive(server.pid));
+    for (const s of shots) assertUnavailable(s, 'database frozen');
   });
 
   it('connections dropped by the server are replaced; a write blocked by a row lock past the lock wait timeout answers 400 SessionInterrupted (Django\'s rule), and the row is intact', async () => {

@@ -4,20 +4,17 @@
  *
  * Why not `knex.raw()` for every call: the session load is on the path of every request that carries a
  * cookie, and knex's runner (query object, binding positioning, events, response processing) costs
- * more CPU than the driver call itself. So the statements run straight on the driver, over a
- * connection borrowed from **knex's pool** (`client.acquireConnection()` / `releaseConnection()`, so
- * knex's pool limits, validation of dead connections and connection settings all still apply), as
- * prepared statements: mysql2 `execute`, pg named statements, better-sqlite3 cached `prepare`.
+ * more CPU than the driver call itself. So the statements run as prepared statements straight on the
+ * driver, over connections of **knex's pool**, each one bounded in time (src/db/prepared.ts).
  *
  * Django wraps the save in `transaction.atomic()`. One INSERT or UPDATE in autocommit mode is already
  * its own transaction; atomic() matters in Django only when a request is already inside a transaction
  * (it adds a savepoint so an IntegrityError does not poison it), which never happens here. Running the
  * statement bare keeps the guarantee and saves the BEGIN/COMMIT round trips.
  */
-import { createHash } from 'node:crypto';
 import type { Database, Dialect } from '../../db/connection.ts';
-import { MYSQL_QUERY_TIMEOUT_MS } from '../../db/connection.ts';
 import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../../db/datetime.ts';
+import { preparedStatements, type PreparedStatements } from '../../db/prepared.ts';
 
 /** A row of `django_session` as stored. */
 export interface SessionRow {
@@ -26,110 +23,8 @@ export interface SessionRow {
   expireDate: PyDateTime;
 }
 
-type Params = readonly (string | number)[];
-
 /** An `expire_date` already in the database's format (see SessionTable.expireDateParam). */
 export type ExpireDateParam = string & { readonly __expireDateParam: unique symbol };
-
-/** Runs one statement; the only place that knows each driver's calling convention. */
-interface Executor {
-  rows(sql: string, params: Params): Promise<Record<string, unknown>[]>;
-  /** Rows matched (MySQL with FOUND_ROWS), changed (SQLite, PostgreSQL: also matched) or inserted. */
-  count(sql: string, params: Params): Promise<number>;
-}
-
-// ---- Drivers ----------------------------------------------------------------------------------
-
-interface MysqlResultHeader {
-  affectedRows: number;
-}
-interface MysqlConnection {
-  execute(options: { sql: string; timeout: number }, values: Params, cb: (err: Error | null, result: unknown) => void): void;
-}
-interface PgClient {
-  query(config: { name: string; text: string; values: Params }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
-}
-interface SqliteStatement {
-  all(...params: Params): Record<string, unknown>[];
-  run(...params: Params): { changes: number };
-}
-interface SqliteConnection {
-  prepare(sql: string): SqliteStatement;
-}
-
-/** Borrow a connection from knex's pool for one call, and always give it back. */
-async function withConnection<C, T>(db: Database, work: (conn: C) => Promise<T> | T): Promise<T> {
-  const client = db.knex.client as { acquireConnection(): Promise<C>; releaseConnection(conn: C): Promise<void> };
-  const conn = await client.acquireConnection();
-  try {
-    return await work(conn);
-  } finally {
-    void client.releaseConnection(conn);
-  }
-}
-
-function mysqlExecutor(db: Database): Executor {
-  const run = (sql: string, params: Params): Promise<unknown> =>
-    withConnection<MysqlConnection, unknown>(
-      db,
-      (conn) => new Promise((resolve, reject) => conn.execute({ sql, timeout: MYSQL_QUERY_TIMEOUT_MS }, params, (err, result) => (err ? reject(err) : resolve(result)))),
-    );
-  return {
-    rows: async (sql, params) => (await run(sql, params)) as Record<string, unknown>[],
-    count: async (sql, params) => ((await run(sql, params)) as MysqlResultHeader).affectedRows,
-  };
-}
-
-function postgresExecutor(db: Database): Executor {
-  // `?` placeholders become $1, $2… (none of our statements has a literal '?'). Each distinct text is
-  // a server-side prepared statement, named by a hash of its text: pg reuses a name it has already
-  // prepared on a connection without re-checking the text, so a name must never stand for two texts.
-  const prepared = new Map<string, { name: string; text: string }>();
-  const statementOf = (sql: string): { name: string; text: string } => {
-    let st = prepared.get(sql);
-    if (st === undefined) {
-      let i = 0;
-      const text = sql.replace(/\?/g, () => `$${++i}`);
-      st = { name: `dsb_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
-      prepared.set(sql, st);
-    }
-    return st;
-  };
-  const run = (sql: string, params: Params) =>
-    withConnection<PgClient, { rows: Record<string, unknown>[]; rowCount: number | null }>(db, (conn) =>
-      conn.query({ ...statementOf(sql), values: params }),
-    );
-  return {
-    rows: async (sql, params) => (await run(sql, params)).rows,
-    count: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
-  };
-}
-
-function sqliteExecutor(db: Database): Executor {
-  const statements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
-  const statement = (conn: SqliteConnection, sql: string): SqliteStatement => {
-    let byText = statements.get(conn);
-    if (byText === undefined) statements.set(conn, (byText = new Map()));
-    let stmt = byText.get(sql);
-    if (stmt === undefined) byText.set(sql, (stmt = conn.prepare(sql)));
-    return stmt;
-  };
-  return {
-    rows: (sql, params) => withConnection<SqliteConnection, Record<string, unknown>[]>(db, (conn) => statement(conn, sql).all(...params)),
-    count: (sql, params) => withConnection<SqliteConnection, number>(db, (conn) => statement(conn, sql).run(...params).changes),
-  };
-}
-
-function executorFor(db: Database): Executor {
-  switch (db.dialect) {
-    case 'mysql':
-      return mysqlExecutor(db);
-    case 'postgres':
-      return postgresExecutor(db);
-    case 'sqlite':
-      return sqliteExecutor(db);
-  }
-}
 
 // ---- Errors -----------------------------------------------------------------------------------
 
@@ -161,7 +56,7 @@ export interface SessionTableOptions {
 export class SessionTable {
   readonly dialect: Dialect;
   readonly dates: DbDateTimeAdapter;
-  private readonly exec: Executor;
+  private readonly exec: PreparedStatements;
   private readonly sql: Record<'load' | 'exists' | 'insert' | 'update' | 'delete' | 'deleteExpired' | 'row', string>;
 
   constructor(
@@ -171,7 +66,7 @@ export class SessionTable {
   ) {
     this.dialect = db.dialect;
     this.dates = dbDateTimeAdapter(db.dialect, timezone);
-    this.exec = executorFor(db);
+    this.exec = preparedStatements(db);
     const quote = (name: string): string => (this.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
     const t = quote(options.tableName ?? 'django_session');
     this.sql = {
