@@ -1,44 +1,59 @@
 /**
  * `npm run bench:http`: requests per second on `GET /user/test1` and `GET /auth/whoami` with a
- * valid session, for three servers on one fresh MariaDB database, in one run:
+ * valid session, for three servers per session engine, all in one run:
  *
  *   ours      `serve` (src/cli/commands/serve.ts, what `npm start` runs): one Node process
  *   Django    the reference site (test/django_site/) under gunicorn, 2 sync workers
- *   ceiling   bench/ceiling-server.ts: bare Koa doing only the same mysql2 point queries
+ *   ceiling   bench/ceiling-server.ts: bare Koa doing only the session-store I/O the engine cannot
+ *             avoid (bench/lib/ceiling-sessions.ts) and the auth_user point query
  *
- * Goals (issue 4): ours ≥ 5× Django and ≥ 85 % of the ceiling on both routes. Also reported: p50/p99
- * latency of ours at half its peak rate under open-loop load (bench/lib/open-loop.ts), and the peak
- * resident memory (VmHWM) of our process over the whole run.
+ * Engines (DSB_BENCH_ENGINES, default all): `db` (django_session on MariaDB), `cache` (Redis),
+ * `cached_db` (Redis in front of django_session) and `signed_cookies` (the cookie itself). Each
+ * engine gets its own server of ours, its own Django site and (except cached_db next to cache, see
+ * bench/lib/bench-engines.ts) its own ceiling, all on one MariaDB database and one Redis key prefix.
+ *
+ * Goals: ours ≥ 5× Django on every engine and route (issues 4 and 7); ≥ 85 % of the ceiling on db
+ * (issue 4). Also reported: server CPU per request, p50/p99 latency of ours at half its peak rate
+ * under open-loop load (bench/lib/open-loop.ts), and peak resident memory (VmHWM).
  *
  * All servers run on one core and the load generators on another (bench/lib/pinning.ts); wrk runs
  * with the same threads and connections against each. Each round measures every route on every
- * server (the order rotating between rounds, so drift in the machine's load hits all alike); the
- * table shows the median of the rounds. Ratios are the result; the absolute numbers depend on the
- * machine.
+ * server of every engine (the order rotating between rounds, so drift in the machine's load hits all
+ * alike); the table shows the median of the rounds. Ratios are the result; the absolute numbers
+ * depend on the machine.
  *
- * Set-up: a scratch database dsb_bench_http_<random>, Django's `migrate` (django-site.sh start runs
- * it) then ours (which leave Django's tables alone), a tutorial user via POST /user/reg and a contrib.auth superuser via
- * `manage.py createsuperuser`; both log in on our server, and the two cookies are used for all three
- * servers (one database, one session format: that is the point of this project). Every server's
- * answer to both cookies is checked before measuring. The tutorial login expires after 300 s, so it
- * is renewed before each round. Servers and database are removed at the end, also on Ctrl-C.
+ * Set-up: a scratch database dsb_bench_http_<random> and, for cache/cached_db, a scratch Redis key
+ * prefix (CACHE_KEY_PREFIX) on REDIS_URL; Django's `migrate` (the first site's start runs it) then
+ * ours (which leave Django's tables alone); a tutorial user via POST /user/reg and a contrib.auth
+ * superuser via `manage.py createsuperuser`. Per engine, both users log in on our server of that
+ * engine, and the two cookies are used for all its servers (one store, one session format: that is
+ * the point of this project). Every server's answer to both cookies is checked before measuring. The
+ * tutorial login expires after 300 s, so it is renewed before each round. Servers, database and Redis
+ * keys are removed at the end, also on Ctrl-C.
  *
  * Env:
  *   MARIADB_URL                   the server (default: scripts/db/start-mariadb.sh is run, its URL used)
+ *   REDIS_URL                     the Redis for cache/cached_db (default: scripts/db/start-redis.sh)
+ *   DSB_BENCH_ENGINES             which engines: db, cache, cached_db, signed_cookies (default all)
  *   DSB_BENCH_DJANGO              Django series for the reference site and DJANGO_VERSION (default 5.2)
+ *   DSB_BENCH_CACHE_BACKEND       django_redis or django (Django's RedisCache) for both servers
+ *                                 (default: django_redis with 3.2, django otherwise, as our config)
  *   DSB_BENCH_ROUNDS              rounds (default 3)
- *   DSB_BENCH_SECONDS             seconds per wrk measurement (default 5)
- *   DSB_BENCH_WARMUP_SECONDS      wrk warm-up per server and route, not recorded (default 2)
+ *   DSB_BENCH_SECONDS             seconds per wrk measurement on db (default 5)
+ *   DSB_BENCH_WARMUP_SECONDS      wrk warm-up per server and route on db, not recorded (default 2)
+ *   DSB_BENCH_OPEN_LOOP_SECONDS   measured seconds at half peak, per route, on db (default 6, after 1 s warm-up)
+ *   DSB_BENCH_ENGINE_SECONDS      the other engines: seconds per wrk measurement and open-loop seconds
+ *                                 (default 3; their warm-up is 1 s), so a run of all four stays near 6 min
+ *   DSB_BENCH_OPEN_LOOP_ENGINES   the engines whose open-loop latency is measured (default db)
  *   DSB_BENCH_CONNECTIONS         wrk -c, and the open-loop generator's connections (default 32)
  *   DSB_BENCH_THREADS             wrk -t (default 1)
- *   DSB_BENCH_OPEN_LOOP_SECONDS   measured seconds at half peak, per route (default 6, after 1 s warm-up)
  *   DSB_BENCH_ROUTES              which routes: test1, whoami or both (default test1,whoami)
- *   DSB_BENCH_PROFILE=1           run our server and the ceiling under `node --cpu-prof` and print where
+ *   DSB_BENCH_PROFILE=1           run our servers and the ceilings under `node --cpu-prof` and print where
  *                                 their CPU went during their wrk runs (file:line mapped to the .ts source)
  *   DSB_BENCH_SETUP_ONLY=1        set everything up, print the servers' URLs, pids and cookies, and wait
  *                                 for Ctrl-C (then clean up): for measuring or profiling by hand
  *   DSB_BENCH_PIN, DSB_BENCH_SERVER_CPU, DSB_BENCH_LOAD_CPU, DSB_BENCH_NICE   see bench/lib/pinning.ts
- *   LOG_LEVEL                     passed to our server (default info: one access line per request, as
+ *   LOG_LEVEL                     passed to our servers (default info: one access line per request, as
  *                                 gunicorn writes its access log; both go to files under .run/)
  *
  * Exit status: 0 when the run completed (goals met or not; the table says), 1 when it could not run
@@ -53,13 +68,16 @@ import { fileURLToPath } from 'node:url';
 import { runMigrations } from '../migrations/index.ts';
 import { openDatabase, parseDatabaseUrl } from '../src/db/connection.ts';
 import type { DjangoVersion } from '../src/config.ts';
+import { ceilingOwners, engineSettings, selectedEngines, type BenchEngine, type EngineName, type SharedCache } from './lib/bench-engines.ts';
 import { cleanUpOnSignals, interruptedBy, onCleanup, runCleanup } from './lib/cleanup.ts';
 import { formatProfileSummary, monotonicMicros, summarizeCpuProfile, type ProfileWindow } from './lib/cpu-profile.ts';
 import { cookieValue, httpRequest } from './lib/http-client.ts';
+import { formatReport, SERVER_NAMES, type EngineSummary, type RouteName, type RouteSummary, type ServerName } from './lib/http-report.ts';
 import type { OpenLoopResult } from './lib/open-loop.ts';
 import { runOpenLoopProcess } from './lib/open-loop-runner.ts';
 import { pinnedCommand, planCpus, type CpuPlan } from './lib/pinning.ts';
 import { childPids, cpuSeconds, freePort, processMemory, runCommand, startServer, type ServerProcess } from './lib/processes.ts';
+import { mariadbVersion, scratchDatabase, scratchRedis, serverUrl } from './lib/scratch-stores.ts';
 import { median, rotate, spread } from './lib/stats.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
@@ -77,30 +95,53 @@ function envNumber(name: string, fallback: number): number {
 
 const SERIES = (process.env.DSB_BENCH_DJANGO ?? '5.2') as DjangoVersion;
 if (!['3.2', '4.2', '5.2'].includes(SERIES)) throw new Error(`DSB_BENCH_DJANGO must be 3.2, 4.2 or 5.2, got ${SERIES}`);
+const ENGINES = selectedEngines(process.env.DSB_BENCH_ENGINES);
+const CACHE_BACKEND = process.env.DSB_BENCH_CACHE_BACKEND || (SERIES === '3.2' ? 'django_redis' : 'django');
+if (!['django_redis', 'django'].includes(CACHE_BACKEND)) throw new Error(`DSB_BENCH_CACHE_BACKEND must be django_redis or django, got ${CACHE_BACKEND}`);
 const ROUNDS = envNumber('DSB_BENCH_ROUNDS', 3);
-const SECONDS = envNumber('DSB_BENCH_SECONDS', 5);
-const WARMUP_SECONDS = envNumber('DSB_BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = envNumber('DSB_BENCH_CONNECTIONS', 32);
 const THREADS = envNumber('DSB_BENCH_THREADS', 1);
-const OPEN_LOOP_SECONDS = envNumber('DSB_BENCH_OPEN_LOOP_SECONDS', 6);
 const PROFILE = process.env.DSB_BENCH_PROFILE === '1';
+
+interface Timing {
+  /** Seconds per recorded wrk run. */
+  readonly seconds: number;
+  /** Seconds of wrk per server and route before the rounds, not recorded. */
+  readonly warmupSeconds: number;
+  /** Measured open-loop seconds per route (after 1 s at the same rate), or 0 for no open-loop run. */
+  readonly openLoopSeconds: number;
+}
+
+/**
+ * db keeps issue 4's timings; the other engines get shorter runs, and an open-loop run only when
+ * asked for, so that all four fit in about 6 minutes.
+ */
+const OPEN_LOOP_ENGINES = selectedEngines(process.env.DSB_BENCH_OPEN_LOOP_ENGINES || 'db').map((e) => e.name);
+const ENGINE_SECONDS = envNumber('DSB_BENCH_ENGINE_SECONDS', 3);
+function timingOf(engine: BenchEngine): Timing {
+  const db = engine.name === 'db';
+  const openLoopSeconds = db ? envNumber('DSB_BENCH_OPEN_LOOP_SECONDS', 6) : ENGINE_SECONDS;
+  const warmupSeconds = envNumber('DSB_BENCH_WARMUP_SECONDS', 2);
+  return {
+    seconds: db ? envNumber('DSB_BENCH_SECONDS', 5) : ENGINE_SECONDS,
+    warmupSeconds: db ? warmupSeconds : Math.min(1, warmupSeconds),
+    openLoopSeconds: OPEN_LOOP_ENGINES.includes(engine.name) ? openLoopSeconds : 0,
+  };
+}
 
 const SECRET_KEY = `bench-http-${randomBytes(16).toString('hex')}`;
 const TUTORIAL_USER = { name: 'bench', email: 'bench@example.com', password: 'bench-password-1' };
 const AUTH_USER = { username: 'bench', email: 'bench@example.com', password: 'bench-password-2' };
 /** Gunicorn's worker count for the reference site (the contract). */
 const DJANGO_WORKERS = 2;
-/** Settings both sites read; cleared so only what this benchmark sets applies. */
+/** Settings the sites (and the ceiling) read; cleared so only what this benchmark sets applies. */
 const SITE_SETTINGS = [
   'SECRET_KEY_FALLBACKS', 'SESSION_COOKIE_AGE', 'SESSION_EXPIRE_AT_BROWSER_CLOSE', 'SESSION_SAVE_EVERY_REQUEST',
   'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_SAMESITE', 'SESSION_COOKIE_DOMAIN', 'SESSION_COOKIE_PATH',
   'SESSION_COOKIE_NAME', 'SESSION_ENGINE', 'DEFAULT_HASHING_ALGORITHM', 'AUTHENTICATION_BACKENDS', 'DSB_TEST_HOOKS',
+  'CACHE_URL', 'CACHE_BACKEND', 'CACHE_KEY_PREFIX', 'CACHE_VERSION', 'CACHE_PICKLE_PROTOCOL', 'CEILING_SESSION_ENGINE',
   'PORT', 'HOST',
 ];
-
-type ServerName = 'ours' | 'django' | 'ceiling';
-const SERVER_NAMES: readonly ServerName[] = ['ours', 'django', 'ceiling'];
-type RouteName = 'test1' | 'whoami';
 
 interface Route {
   readonly name: RouteName;
@@ -128,48 +169,6 @@ const ROUTES = selectedRoutes();
 
 const log = (line: string): void => void process.stderr.write(`[bench:http] ${line}\n`);
 
-// ---- Database -----------------------------------------------------------------------------------
-
-async function mariadbServerUrl(): Promise<string> {
-  if (process.env.MARIADB_URL) return process.env.MARIADB_URL;
-  log('MARIADB_URL is not set: starting the test MariaDB (scripts/db/start-mariadb.sh)');
-  const { stdout } = await runCommand('bash', [join(ROOT, 'scripts', 'db', 'start-mariadb.sh')], { cwd: ROOT, timeoutMs: 120_000 });
-  const url = stdout.trim().split('\n').pop() ?? '';
-  if (!url.startsWith('mysql://')) throw new Error('scripts/db/start-mariadb.sh did not print a MariaDB URL');
-  return url;
-}
-
-async function adminSql(serverUrl: string, sql: string): Promise<void> {
-  const admin = openDatabase(serverUrl, undefined, { max: 1 });
-  try {
-    await admin.knex.raw(sql);
-  } finally {
-    await admin.close();
-  }
-}
-
-async function serverVersion(url: string): Promise<string> {
-  const db = openDatabase(url, undefined, { max: 1 });
-  try {
-    const [[row]] = (await db.knex.raw('SELECT VERSION() AS v')) as [[{ v: string }]];
-    return row.v;
-  } finally {
-    await db.close();
-  }
-}
-
-/** A scratch database on the server, dropped at clean-up; its URL. */
-async function scratchDatabase(serverUrl: string): Promise<string> {
-  const name = `dsb_bench_http_${randomBytes(5).toString('hex')}`;
-  await adminSql(serverUrl, `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  // Registered before any server starts: clean-up runs last-registered first, so every server has
-  // let go of its connections before the DROP.
-  onCleanup(`drop database ${name}`, () => adminSql(serverUrl, `DROP DATABASE IF EXISTS \`${name}\``));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 // ---- Servers ------------------------------------------------------------------------------------
 
 function siteEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -182,12 +181,12 @@ interface DjangoSite {
   url: string;
   port: number;
   masterPid: number;
-  version: string;
 }
 
-async function startDjango(databaseUrl: string, cpus: CpuPlan): Promise<DjangoSite> {
+/** The reference site on `settings` (its SESSION_ENGINE and CACHE_*); `django-site.sh start` runs migrate first. */
+async function startDjango(databaseUrl: string, cpus: CpuPlan, settings: Record<string, string>): Promise<DjangoSite> {
   const port = await freePort();
-  const env = siteEnv(databaseUrl, { DJANGO_LOG_LEVEL: 'WARNING' });
+  const env = siteEnv(databaseUrl, { ...settings, DJANGO_LOG_LEVEL: 'WARNING' });
   // Pinned through taskset: gunicorn's master and the workers it forks inherit the core.
   const start = pinnedCommand(cpus.server, 'bash', [DJANGO_SITE, 'start', '--version', SERIES, '--port', String(port), '--workers', String(DJANGO_WORKERS)], cpus.nice);
   onCleanup('stop the Django site', async () => {
@@ -196,10 +195,13 @@ async function startDjango(databaseUrl: string, cpus: CpuPlan): Promise<DjangoSi
   const { stdout } = await runCommand(start.command, start.args, { cwd: ROOT, env, timeoutMs: 120_000 });
   const url = stdout.trim().split('\n').pop() ?? '';
   const masterPid = Number(readFileSync(join(ROOT, '.run', `django-site-${port}.pid`), 'utf8').trim());
+  return { url, port, masterPid };
+}
+
+async function djangoVersion(): Promise<string> {
   const python = process.env.DJANGO_SITE_PYTHON ?? '/usr/bin/python3';
-  const versionEnv = SERIES === '3.2' ? env : { ...env, PYTHONPATH: join(ROOT, '.cache', 'django', SERIES, 'usr', 'lib', 'python3', 'dist-packages') };
-  const version = (await runCommand(python, ['-c', 'import django; print(django.get_version())'], { env: versionEnv })).stdout.trim();
-  return { url, port, masterPid, version };
+  const env = SERIES === '3.2' ? process.env : { ...process.env, PYTHONPATH: join(ROOT, '.cache', 'django', SERIES, 'usr', 'lib', 'python3', 'dist-packages') };
+  return (await runCommand(python, ['-c', 'import django; print(django.get_version())'], { env })).stdout.trim();
 }
 
 async function createDjangoSuperuser(databaseUrl: string): Promise<void> {
@@ -221,37 +223,37 @@ function nodeArgs(profileDir: string | null): string[] {
   return args;
 }
 
-async function startOurs(databaseUrl: string, cpus: CpuPlan, profileDir: string | null): Promise<ServerProcess> {
+async function startOurs(databaseUrl: string, cpus: CpuPlan, profileDir: string | null, engine: BenchEngine, settings: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
-    name: 'our server',
+    name: `our server (${engine.name})`,
     // node directly, not `npm start` (npm and the tsx CLI would each add a parent process): the pid
     // is the server's own, for its memory.
     command: process.execPath,
     args: [...nodeArgs(profileDir), join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    env: siteEnv(databaseUrl),
+    env: siteEnv(databaseUrl, settings),
     cwd: ROOT,
     cpu: cpus.server,
     nice: cpus.nice,
     url: `http://127.0.0.1:${port}`,
     readyPath: '/user/test1',
-    logFile: join(RUN_DIR, 'ours.log'),
+    logFile: join(RUN_DIR, `ours-${engine.name}.log`),
   });
 }
 
-async function startCeiling(databaseUrl: string, cpus: CpuPlan, profileDir: string | null): Promise<ServerProcess> {
+async function startCeiling(databaseUrl: string, cpus: CpuPlan, profileDir: string | null, engine: BenchEngine, settings: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
-    name: 'ceiling server',
+    name: `ceiling server (${engine.name})`,
     command: process.execPath,
     args: [...nodeArgs(profileDir), join(ROOT, 'bench', 'ceiling-server.ts')],
-    env: { ...siteEnv(databaseUrl), PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...siteEnv(databaseUrl, settings), CEILING_SESSION_ENGINE: engine.name, PORT: String(port), HOST: '127.0.0.1' },
     cwd: ROOT,
     cpu: cpus.server,
     nice: cpus.nice,
     url: `http://127.0.0.1:${port}`,
     readyPath: '/user/test1',
-    logFile: join(RUN_DIR, 'ceiling.log'),
+    logFile: join(RUN_DIR, `ceiling-${engine.name}.log`),
   });
 }
 
@@ -279,14 +281,45 @@ async function authLogin(base: string): Promise<{ cookie: string; userId: number
   return { cookie: `sessionid=${key}`, userId: id };
 }
 
-/** Every server must answer each route with the cookie exactly as the contract says. */
-async function checkAnswers(bases: Record<ServerName, string>, cookies: Record<RouteName, string>, authUserId: number): Promise<void> {
+/** One engine's servers and cookies. */
+interface EngineRun {
+  readonly engine: BenchEngine;
+  readonly timing: Timing;
+  readonly ours: ServerProcess;
+  readonly oursStartKiB: number | null;
+  readonly django: DjangoSite;
+  /** The ceiling process measured for this engine: its own, or its owner's (ceilingOwners). */
+  readonly ceiling: ServerProcess;
+  readonly ceilingOwner: EngineName;
+  readonly cookies: Record<RouteName, string>;
+  readonly authUserId: number;
+}
+
+/** The servers an engine's rounds measure (a borrowed ceiling is measured by its owner). */
+function measuredServers(run: EngineRun): readonly ServerName[] {
+  return SERVER_NAMES.filter((s) => s !== 'ceiling' || run.ceilingOwner === run.engine.name);
+}
+
+function baseOf(run: EngineRun, server: ServerName): string {
+  return server === 'ours' ? run.ours.url : server === 'django' ? run.django.url : run.ceiling.url;
+}
+
+/** Whose CPU counts for a server: gunicorn's master and its workers (read at each run: a replaced worker is a new pid). */
+function pidsOf(run: EngineRun, server: ServerName): number[] {
+  if (server === 'django') return [run.django.masterPid, ...childPids(run.django.masterPid)];
+  return [server === 'ours' ? run.ours.pid : run.ceiling.pid];
+}
+
+/** Every measured server must answer each route with the cookie exactly as the contract says. */
+async function checkAnswers(run: EngineRun): Promise<void> {
   for (const route of ROUTES) {
-    for (const server of SERVER_NAMES) {
-      const answer = await httpRequest(bases[server] + route.path, { cookie: cookies[route.name] });
-      const want = route.expectBody(authUserId);
+    for (const server of measuredServers(run)) {
+      const answer = await httpRequest(baseOf(run, server) + route.path, { cookie: run.cookies[route.name] });
+      const want = route.expectBody(run.authUserId);
       if (answer.status !== 200 || answer.body !== want) {
-        throw new Error(`${server} answered GET ${route.path} with ${answer.status} ${JSON.stringify(answer.body)}; expected 200 ${JSON.stringify(want)}`);
+        throw new Error(
+          `${run.engine.name}: ${server} answered GET ${route.path} with ${answer.status} ${JSON.stringify(answer.body)}; expected 200 ${JSON.stringify(want)}`,
+        );
       }
     }
   }
@@ -306,119 +339,15 @@ function wrkFor(base: string, route: Route, cookie: string, seconds: number, cpu
 }
 
 /** Problems that make a measurement invalid (wrong answers) or worth a note (socket errors). */
-function problemsOf(server: ServerName, route: Route, r: WrkResult): { invalid: string[]; notes: string[] } {
+function problemsOf(what: string, r: WrkResult): { invalid: string[]; notes: string[] } {
   const invalid: string[] = [];
   const notes: string[] = [];
-  if (r.non2xx > 0) invalid.push(`${server} GET ${route.path}: ${r.non2xx} answers outside 2xx/3xx under load`);
+  if (r.non2xx > 0) invalid.push(`${what}: ${r.non2xx} answers outside 2xx/3xx under load`);
   const e = r.socketErrors;
   if (e.connect + e.read + e.write + e.timeout > 0) {
-    notes.push(`${server} GET ${route.path}: socket errors connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}`);
+    notes.push(`${what}: socket errors connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}`);
   }
   return { invalid, notes };
-}
-
-// ---- Report -------------------------------------------------------------------------------------
-
-interface RouteSummary {
-  rps: Record<ServerName, number>;
-  spread: Record<ServerName, number>;
-  /** Median server CPU µs per answered request (user + system of the server's processes). */
-  cpuPerRequest: Record<ServerName, number>;
-  /** Per round, ours ÷ the other server in that same round (drift between rounds cancels out). */
-  pairedVsDjango: number[];
-  pairedVsCeiling: number[];
-  openLoop: OpenLoopResult;
-}
-
-interface MemorySummary {
-  oursPeakKiB: number | null;
-  /** Our server's resident memory right after start-up (before any request), for the baseline. */
-  oursStartKiB: number | null;
-  ceilingPeakKiB: number | null;
-  djangoWorkerPeakKiB: number[];
-}
-
-const mib = (kib: number | null): string => (kib === null ? 'n/a' : `${(kib / 1024).toFixed(1)} MiB`);
-
-function report(
-  summaries: Record<RouteName, RouteSummary>,
-  memory: MemorySummary,
-  context: { mariadb: string; django: string; cpus: CpuPlan; loadBefore: string; loadAfter: string; notes: string[] },
-): void {
-  const out: string[] = [];
-  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-  out.push('');
-  out.push(`bench:http — ours (1 Node process) vs Django ${context.django} (gunicorn, ${DJANGO_WORKERS} sync workers) vs ceiling (bare Koa + mysql2)`);
-  out.push(`MariaDB ${context.mariadb}, one database; ${context.cpus.description}`);
-  out.push(`wrk -t${THREADS} -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s after ${WARMUP_SECONDS} s warm-up per server and route; medians of the rounds`);
-  out.push('');
-  const head = ['route', 'ours rps', 'Django rps', 'ceiling rps', 'ours/Django', 'ours/ceiling', 'half-peak rate', 'p50', 'p99'];
-  const widths = [17, 9, 10, 11, 11, 12, 14, 9, 9];
-  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  out.push(row(head));
-  for (const route of ROUTES) {
-    const s = summaries[route.name];
-    const ol = s.openLoop;
-    out.push(
-      row([
-        `GET ${route.path}`,
-        fmt(s.rps.ours),
-        fmt(s.rps.django),
-        fmt(s.rps.ceiling),
-        `${(s.rps.ours / s.rps.django).toFixed(1)}×`,
-        `${((s.rps.ours / s.rps.ceiling) * 100).toFixed(0)}%`,
-        `${fmt(ol.rate)}/s`,
-        `${ol.latencyMs.p50.toFixed(2)} ms`,
-        `${ol.latencyMs.p99.toFixed(2)} ms`,
-      ]),
-    );
-  }
-  out.push('');
-  out.push('rounds: spread (max − min) / median of each server; ours ÷ the others within each round:');
-  const list = (xs: number[], f: (x: number) => string): string => xs.map(f).join(' ');
-  for (const route of ROUTES) {
-    const r = summaries[route.name];
-    const s = r.spread;
-    out.push(
-      `  GET ${route.path.padEnd(14)} spread ours ${(s.ours * 100).toFixed(0)}%, Django ${(s.django * 100).toFixed(0)}%, ceiling ${(s.ceiling * 100).toFixed(0)}%; ` +
-        `ours/Django ${list(r.pairedVsDjango, (x) => `${x.toFixed(1)}×`)}; ours/ceiling ${list(r.pairedVsCeiling, (x) => `${(x * 100).toFixed(0)}%`)}`,
-    );
-  }
-  out.push('server CPU per request (user + system of the server processes during their wrk runs; the database\'s own CPU not included):');
-  for (const route of ROUTES) {
-    const c = summaries[route.name].cpuPerRequest;
-    out.push(
-      `  GET ${route.path.padEnd(14)} ours ${Math.round(c.ours)} µs, Django ${Math.round(c.django)} µs, ceiling ${Math.round(c.ceiling)} µs; ` +
-        `Django/ours ${(c.django / c.ours).toFixed(1)}×, ceiling/ours ${((c.ceiling / c.ours) * 100).toFixed(0)}%`,
-    );
-  }
-  out.push('open loop (ours, half its peak, fixed arrival rate, latency from the scheduled send time):');
-  for (const route of ROUTES) {
-    const ol = summaries[route.name].openLoop;
-    out.push(
-      `  GET ${route.path.padEnd(14)} ${fmt(ol.achievedRate)}/s answered of ${fmt(ol.rate)}/s scheduled; ` +
-        `p50 ${ol.latencyMs.p50.toFixed(2)} ms, p90 ${ol.latencyMs.p90.toFixed(2)} ms, p99 ${ol.latencyMs.p99.toFixed(2)} ms, ` +
-        `p99.9 ${ol.latencyMs.p999.toFixed(2)} ms, max ${ol.latencyMs.max.toFixed(2)} ms; ` +
-        `errors ${ol.errors + ol.wrongStatus}; generator lag p99 ${ol.dispatchLagMs.p99.toFixed(2)} ms, CPU ${(ol.generatorCpuShare * 100).toFixed(0)}% of a core`,
-    );
-  }
-  const djangoPeak = memory.djangoWorkerPeakKiB.length ? Math.max(...memory.djangoWorkerPeakKiB) : null;
-  out.push(
-    `peak RSS (VmHWM over the whole run): ours ${mib(memory.oursPeakKiB)} (${mib(memory.oursStartKiB)} after start-up); ceiling ${mib(memory.ceilingPeakKiB)}; ` +
-      `Django ${memory.djangoWorkerPeakKiB.length} workers, ${mib(djangoPeak)} each at most`,
-  );
-  out.push(`machine load average (1, 5, 15 min): ${context.loadBefore} before, ${context.loadAfter} after (other processes share the cores; compare ratios)`);
-  for (const note of context.notes) out.push(`note: ${note}`);
-  out.push('');
-  out.push('goals:');
-  for (const route of ROUTES) {
-    const s = summaries[route.name].rps;
-    const vsDjango = s.ours / s.django;
-    const vsCeiling = s.ours / s.ceiling;
-    out.push(`  GET ${route.path.padEnd(14)} ours/Django ${vsDjango.toFixed(1)}× (goal ≥ 5×) ${vsDjango >= 5 ? 'met' : 'NOT met'}; ` +
-      `ours/ceiling ${(vsCeiling * 100).toFixed(0)}% (goal ≥ 85%) ${vsCeiling >= 0.85 ? 'met' : 'NOT met'}`);
-  }
-  console.log(out.join('\n'));
 }
 
 // ---- Main ---------------------------------------------------------------------------------------
@@ -444,150 +373,277 @@ function loadAverage(): string {
     .join(', ');
 }
 
-async function run(): Promise<number> {
-  const started = Date.now();
-  const loadBefore = loadAverage();
-  const cpus = planCpus();
-  log(cpus.description);
-  mkdirSync(RUN_DIR, { recursive: true });
-  const profileDir = PROFILE ? join(RUN_DIR, 'profile') : null;
-  if (profileDir !== null) rmSync(profileDir, { recursive: true, force: true });
+interface Stores {
+  databaseUrl: string;
+  mariadb: string;
+  cache: SharedCache | null;
+  /** For the report. */
+  redis: string | null;
+}
 
-  const serverUrl = await mariadbServerUrl();
-  if (parseDatabaseUrl(serverUrl).dialect !== 'mysql') throw new Error('bench:http runs on MariaDB/MySQL (a mysql:// URL)');
-  const databaseUrl = await scratchDatabase(serverUrl);
-  const mariadb = await serverVersion(databaseUrl);
+async function scratchStores(): Promise<Stores> {
+  const mariadbUrl = await serverUrl(ROOT, 'MARIADB_URL', 'start-mariadb.sh', log);
+  if (parseDatabaseUrl(mariadbUrl).dialect !== 'mysql') throw new Error('bench:http runs on MariaDB/MySQL (a mysql:// URL)');
+  const databaseUrl = await scratchDatabase(mariadbUrl, 'dsb_bench_http');
+  const mariadb = await mariadbVersion(databaseUrl);
+  if (!ENGINES.some((e) => e.usesRedis)) return { databaseUrl, mariadb, cache: null, redis: null };
+  const redisUrl = await serverUrl(ROOT, 'REDIS_URL', 'start-redis.sh', log);
+  const scratch = await scratchRedis(redisUrl, 'dsb_bench_http');
+  const backendName = CACHE_BACKEND === 'django' ? 'Django’s RedisCache' : 'django-redis';
+  return {
+    databaseUrl,
+    mariadb,
+    cache: { url: redisUrl, backend: CACHE_BACKEND, keyPrefix: scratch.keyPrefix },
+    redis: `Redis ${scratch.version} (${backendName} on both servers, key prefix ${scratch.keyPrefix})`,
+  };
+}
 
-  // Django's migrate first (django-site.sh start runs it): ours leaves existing tables alone, while
-  // Django's tutorial migration would fail on a `user` table we had created.
-  log('starting the Django site (manage.py migrate, gunicorn)');
-  const django = await startDjango(databaseUrl, cpus);
-  log(`Django ${django.version} on ${django.url} (gunicorn master pid ${django.masterPid}); our migrations`);
+/** Every engine's servers up, users logged in on ours, every answer checked. */
+async function setUp(stores: Stores, cpus: CpuPlan, profileDir: string | null): Promise<EngineRun[]> {
+  const { databaseUrl } = stores;
+  const owners = ceilingOwners(ENGINES);
+  const settingsOf = (e: BenchEngine): Record<string, string> => engineSettings(e, stores.cache);
+  const profileFor = (e: BenchEngine, server: string): string | null => profileDir && join(profileDir, e.name, server);
+
+  // Django's migrate first (the first site's start runs it): ours leaves existing tables alone, while
+  // Django's tutorial migration would fail on a `user` table we had created. The other sites' migrate
+  // then finds nothing to do, so they start side by side.
+  const [first, ...others] = ENGINES as [BenchEngine, ...BenchEngine[]];
+  log(`starting the Django site for ${first.name} (manage.py migrate, gunicorn)`);
+  const djangos = new Map<EngineName, DjangoSite>([[first.name, await startDjango(databaseUrl, cpus, settingsOf(first))]]);
+  log('our migrations');
   const migrationDb = openDatabase(databaseUrl, { USE_TZ: true, TIME_ZONE: 'UTC' }, { max: 1 });
   try {
     await runMigrations(migrationDb, { djangoVersion: SERIES });
   } finally {
     await migrationDb.close();
   }
-  await createDjangoSuperuser(databaseUrl);
-  const ours = await startOurs(databaseUrl, cpus, profileDir && join(profileDir, 'ours'));
-  const oursStartKiB = processMemory(ours.pid)?.rssKiB ?? null;
-  log(`ours on ${ours.url} (pid ${ours.pid})`);
-  const ceiling = await startCeiling(databaseUrl, cpus, profileDir && join(profileDir, 'ceiling'));
-  log(`ceiling on ${ceiling.url} (pid ${ceiling.pid})`);
-  const bases: Record<ServerName, string> = { ours: ours.url, django: django.url, ceiling: ceiling.url };
-  // Whose CPU counts for each server: gunicorn's master and its workers (read at each run: a
-  // worker that gunicorn replaced is a new pid).
-  const serverPids: Record<ServerName, () => number[]> = {
-    ours: () => [ours.pid],
-    ceiling: () => [ceiling.pid],
-    django: () => [django.masterPid, ...childPids(django.masterPid)],
-  };
+  log(`createsuperuser; the other Django sites (${others.map((e) => e.name).join(', ') || 'none'}), our servers and the ceilings`);
+  const ours = new Map<EngineName, { server: ServerProcess; startKiB: number | null }>();
+  const ceilings = new Map<EngineName, ServerProcess>();
+  await Promise.all([
+    createDjangoSuperuser(databaseUrl),
+    ...others.map(async (e) => djangos.set(e.name, await startDjango(databaseUrl, cpus, settingsOf(e)))),
+    ...ENGINES.map(async (e) => {
+      const server = await startOurs(databaseUrl, cpus, profileFor(e, 'ours'), e, settingsOf(e));
+      ours.set(e.name, { server, startKiB: processMemory(server.pid)?.rssKiB ?? null });
+    }),
+    ...ENGINES.filter((e) => owners[e.name] === e.name).map(async (e) =>
+      ceilings.set(e.name, await startCeiling(databaseUrl, cpus, profileFor(e, 'ceiling'), e, settingsOf(e))),
+    ),
+  ]);
 
-  await registerTutorialUser(ours.url);
-  const auth = await authLogin(ours.url);
-  const cookies: Record<RouteName, string> = { test1: await tutorialLogin(ours.url), whoami: auth.cookie };
-  await checkAnswers(bases, cookies, auth.userId);
-  log(`set-up done in ${((Date.now() - started) / 1000).toFixed(0)} s; all servers answer both routes`);
-  if (process.env.DSB_BENCH_SETUP_ONLY === '1') {
-    console.log(`database ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
-    console.log(`ours     ${ours.url} (pid ${ours.pid}, log ${ours.logFile})`);
-    console.log(`django   ${django.url} (gunicorn master pid ${django.masterPid})`);
-    console.log(`ceiling  ${ceiling.url} (pid ${ceiling.pid})`);
-    console.log(`cookie for /user/test1 (expires 300 s after login): ${cookies.test1}`);
-    console.log(`cookie for /auth/whoami: ${cookies.whoami}`);
-    // A throwaway key for a scratch database, printed so a second server can join by hand.
-    const database = new URL(databaseUrl).pathname.slice(1);
-    console.log(
-      `another server of ours on this database: SECRET_KEY=${SECRET_KEY} DATABASE_URL=<MARIADB_URL with database ${database}> ` +
-        `DJANGO_VERSION=${SERIES} USE_TZ=True npm start -- --port <P>`,
-    );
-    console.log('waiting; Ctrl-C stops the servers and drops the database');
-    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  await registerTutorialUser(ours.get(first.name)!.server.url);
+  const runs: EngineRun[] = [];
+  for (const engine of ENGINES) {
+    const { server, startKiB } = ours.get(engine.name)!;
+    const auth = await authLogin(server.url);
+    const run: EngineRun = {
+      engine,
+      timing: timingOf(engine),
+      ours: server,
+      oursStartKiB: startKiB,
+      django: djangos.get(engine.name)!,
+      ceiling: ceilings.get(owners[engine.name])!,
+      ceilingOwner: owners[engine.name],
+      cookies: { test1: await tutorialLogin(server.url), whoami: auth.cookie },
+      authUserId: auth.userId,
+    };
+    await checkAnswers(run);
+    runs.push(run);
   }
+  return runs;
+}
 
-  const invalid: string[] = [];
-  const notes: string[] = [];
-  log('warm-up');
+async function waitForever(runs: readonly EngineRun[], stores: Stores): Promise<never> {
+  console.log(`database ${stores.databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
+  if (stores.cache) console.log(`Redis ${stores.cache.url.replace(/:[^:@/]*@/, ':***@')}, CACHE_KEY_PREFIX=${stores.cache.keyPrefix}`);
+  for (const run of runs) {
+    console.log(`\n${run.engine.name} (SESSION_ENGINE=${run.engine.setting})`);
+    console.log(`  ours     ${run.ours.url} (pid ${run.ours.pid}, log ${run.ours.logFile})`);
+    console.log(`  django   ${run.django.url} (gunicorn master pid ${run.django.masterPid})`);
+    console.log(`  ceiling  ${run.ceiling.url} (pid ${run.ceiling.pid}${run.ceilingOwner === run.engine.name ? '' : `, ${run.ceilingOwner}'s`})`);
+    console.log(`  cookie for /user/test1 (expires 300 s after login): ${run.cookies.test1}`);
+    console.log(`  cookie for /auth/whoami: ${run.cookies.whoami}`);
+  }
+  // A throwaway key for a scratch database, printed so a second server can join by hand.
+  const database = new URL(stores.databaseUrl).pathname.slice(1);
+  console.log(
+    `\nanother server of ours on this database: SECRET_KEY=${SECRET_KEY} DATABASE_URL=<MARIADB_URL with database ${database}> ` +
+      `DJANGO_VERSION=${SERIES} USE_TZ=True SESSION_ENGINE=… CACHE_URL=… CACHE_BACKEND=${CACHE_BACKEND} CACHE_KEY_PREFIX=… npm start -- --port <P>`,
+  );
+  console.log('waiting; Ctrl-C stops the servers, drops the database and deletes the Redis keys');
+  return new Promise<never>(() => setInterval(() => {}, 1 << 30));
+}
+
+/** Ours at half its median peak, at a fixed arrival rate (see bench/lib/open-loop.ts). */
+async function openLoopRun(
+  run: EngineRun,
+  route: Route,
+  peak: number,
+  cpus: CpuPlan,
+  problems: { invalid: string[]; notes: string[] },
+): Promise<OpenLoopResult> {
+  const rate = Math.max(1, Math.round(peak / 2));
+  // The rounds may have outlived the tutorial login (300 s).
+  if (route.name === 'test1') run.cookies.test1 = await tutorialLogin(run.ours.url);
+  log(`open loop: ${run.engine.name} GET ${route.path} on ours at ${rate}/s for ${run.timing.openLoopSeconds} s`);
+  const result = await runOpenLoopProcess(
+    {
+      url: run.ours.url + route.path,
+      headers: { Cookie: run.cookies[route.name] },
+      rate,
+      seconds: run.timing.openLoopSeconds,
+      warmupSeconds: 1,
+      connections: CONNECTIONS,
+      expectStatus: 200,
+    },
+    cpus.load,
+    cpus.nice,
+  );
+  const what = `open loop ${run.engine.name} GET ${route.path}`;
+  if (result.wrongStatus > 0) problems.invalid.push(`${what}: ${result.wrongStatus} answers other than 200`);
+  if (result.errors > 0) problems.notes.push(`${what}: ${result.errors} requests failed or went unanswered`);
+  return result;
+}
+
+/** The summary of one engine's rounds (its ceiling figures from `ceilingResults`), with its open-loop runs. */
+async function summarize(
+  run: EngineRun,
+  results: Measurements,
+  ceilingResults: Measurements,
+  cpus: CpuPlan,
+  problems: { invalid: string[]; notes: string[] },
+): Promise<EngineSummary> {
+  const routes: RouteSummary[] = [];
   for (const route of ROUTES) {
-    for (const server of SERVER_NAMES) await wrkFor(bases[server], route, cookies[route.name], WARMUP_SECONDS, cpus);
-  }
-
-  // When profiled, only a server's own wrk runs count (not the logins between rounds).
-  const underLoad: Record<ServerName, ProfileWindow[]> = { ours: [], django: [], ceiling: [] };
-  const results: Measurements = {
-    test1: { ours: [], django: [], ceiling: [] },
-    whoami: { ours: [], django: [], ceiling: [] },
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    // /user/login's session lives 300 s: a fresh one per round keeps every measurement inside it.
-    cookies.test1 = await tutorialLogin(ours.url);
-    for (const route of rotate(ROUTES, round)) {
-      for (const server of rotate(SERVER_NAMES, round)) {
-        const pids = serverPids[server]();
-        const cpuBefore = cpuSeconds(pids);
-        const from = monotonicMicros();
-        const w = await wrkFor(bases[server], route, cookies[route.name], SECONDS, cpus);
-        underLoad[server].push({ startUs: from, endUs: monotonicMicros() });
-        const r: Measurement = { ...w, serverCpuMicrosPerRequest: ((cpuSeconds(pids) - cpuBefore) / Math.max(1, w.requests)) * 1e6 };
-        results[route.name][server].push(r);
-        const p = problemsOf(server, route, r);
-        invalid.push(...p.invalid);
-        notes.push(...p.notes);
-        log(`round ${round + 1}/${ROUNDS} GET ${route.path} ${server}: ${Math.round(r.requestsPerSecond)} req/s`);
-      }
-    }
-  }
-
-  const summaries = {} as Record<RouteName, RouteSummary>;
-  cookies.test1 = await tutorialLogin(ours.url);
-  for (const route of ROUTES) {
+    const runsOf = (server: ServerName): Measurement[] => (server === 'ceiling' ? ceilingResults : results)[route.name][server];
     const rps = {} as Record<ServerName, number>;
     const spreads = {} as Record<ServerName, number>;
     const cpuPerRequest = {} as Record<ServerName, number>;
     for (const server of SERVER_NAMES) {
-      const all = results[route.name][server].map((r) => r.requestsPerSecond);
+      const all = runsOf(server).map((r) => r.requestsPerSecond);
       rps[server] = median(all);
       spreads[server] = spread(all);
-      cpuPerRequest[server] = median(results[route.name][server].map((r) => r.serverCpuMicrosPerRequest));
+      cpuPerRequest[server] = median(runsOf(server).map((r) => r.serverCpuMicrosPerRequest));
     }
-    const rate = Math.max(1, Math.round(rps.ours / 2));
-    log(`open loop: GET ${route.path} on ours at ${rate}/s for ${OPEN_LOOP_SECONDS} s`);
-    const openLoop = await runOpenLoopProcess(
-      { url: ours.url + route.path, headers: { Cookie: cookies[route.name] }, rate, seconds: OPEN_LOOP_SECONDS, warmupSeconds: 1, connections: CONNECTIONS, expectStatus: 200 },
-      cpus.load,
-      cpus.nice,
-    );
-    if (openLoop.wrongStatus > 0) invalid.push(`open loop GET ${route.path}: ${openLoop.wrongStatus} answers other than 200`);
-    if (openLoop.errors > 0) notes.push(`open loop GET ${route.path}: ${openLoop.errors} requests failed or went unanswered`);
+    const openLoop = run.timing.openLoopSeconds > 0 ? await openLoopRun(run, route, rps.ours, cpus, problems) : null;
     const perRound = (other: ServerName): number[] =>
-      results[route.name].ours.map((r, i) => r.requestsPerSecond / results[route.name][other][i]!.requestsPerSecond);
-    summaries[route.name] = { rps, spread: spreads, cpuPerRequest, pairedVsDjango: perRound('django'), pairedVsCeiling: perRound('ceiling'), openLoop };
+      runsOf('ours').map((r, i) => r.requestsPerSecond / runsOf(other)[i]!.requestsPerSecond);
+    routes.push({
+      routeName: route.name,
+      path: route.path,
+      rps,
+      spread: spreads,
+      cpuPerRequest,
+      pairedVsDjango: perRound('django'),
+      pairedVsCeiling: perRound('ceiling'),
+      openLoop,
+    });
+  }
+  return {
+    engine: run.engine,
+    ceilingOwner: run.ceilingOwner,
+    seconds: run.timing.seconds,
+    warmupSeconds: run.timing.warmupSeconds,
+    routes,
+    memory: {
+      oursPeakKiB: processMemory(run.ours.pid)?.peakRssKiB ?? null,
+      oursStartKiB: run.oursStartKiB,
+      ceilingPeakKiB: processMemory(run.ceiling.pid)?.peakRssKiB ?? null,
+      djangoWorkerPeakKiB: childPids(run.django.masterPid)
+        .map((pid) => processMemory(pid)?.peakRssKiB)
+        .filter((kib): kib is number => kib !== undefined),
+    },
+  };
+}
+
+async function run(): Promise<number> {
+  const started = Date.now();
+  const loadBefore = loadAverage();
+  const cpus = planCpus();
+  log(`${cpus.description}; engines ${ENGINES.map((e) => e.name).join(', ')}`);
+  mkdirSync(RUN_DIR, { recursive: true });
+  const profileDir = PROFILE ? join(RUN_DIR, 'profile') : null;
+  if (profileDir !== null) rmSync(profileDir, { recursive: true, force: true });
+
+  const stores = await scratchStores();
+  const django = await djangoVersion();
+  const runs = await setUp(stores, cpus, profileDir);
+  log(`set-up done in ${((Date.now() - started) / 1000).toFixed(0)} s; Django ${django}; all servers answer both routes on every engine`);
+  if (process.env.DSB_BENCH_SETUP_ONLY === '1') await waitForever(runs, stores);
+
+  const problems = { invalid: [] as string[], notes: [] as string[] };
+  log('warm-up');
+  for (const r of runs) {
+    for (const route of ROUTES) {
+      for (const server of measuredServers(r)) await wrkFor(baseOf(r, server), route, r.cookies[route.name], r.timing.warmupSeconds, cpus);
+    }
   }
 
-  const memory: MemorySummary = {
-    oursPeakKiB: processMemory(ours.pid)?.peakRssKiB ?? null,
-    oursStartKiB,
-    ceilingPeakKiB: processMemory(ceiling.pid)?.peakRssKiB ?? null,
-    djangoWorkerPeakKiB: childPids(django.masterPid)
-      .map((pid) => processMemory(pid)?.peakRssKiB)
-      .filter((kib): kib is number => kib !== undefined),
-  };
-  if (!Number.isFinite(memory.oursPeakKiB)) notes.push('could not read our server’s /proc/<pid>/status');
+  // When profiled, only a server's own wrk runs count (not the logins between rounds).
+  const underLoad = new Map<ServerProcess, ProfileWindow[]>();
+  const results = new Map<EngineName, Measurements>(
+    runs.map((r) => [r.engine.name, { test1: { ours: [], django: [], ceiling: [] }, whoami: { ours: [], django: [], ceiling: [] } }]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of rotate(runs, round)) {
+      // /user/login's session lives 300 s: a fresh one per round keeps every measurement inside it.
+      r.cookies.test1 = await tutorialLogin(r.ours.url);
+      for (const route of rotate(ROUTES, round)) {
+        for (const server of rotate(measuredServers(r), round)) {
+          const pids = pidsOf(r, server);
+          const cpuBefore = cpuSeconds(pids);
+          const from = monotonicMicros();
+          const w = await wrkFor(baseOf(r, server), route, r.cookies[route.name], r.timing.seconds, cpus);
+          if (server !== 'django') {
+            const measured = server === 'ours' ? r.ours : r.ceiling;
+            underLoad.set(measured, [...(underLoad.get(measured) ?? []), { startUs: from, endUs: monotonicMicros() }]);
+          }
+          const m: Measurement = { ...w, serverCpuMicrosPerRequest: ((cpuSeconds(pids) - cpuBefore) / Math.max(1, w.requests)) * 1e6 };
+          results.get(r.engine.name)![route.name][server].push(m);
+          const p = problemsOf(`${r.engine.name} ${server} GET ${route.path}`, m);
+          problems.invalid.push(...p.invalid);
+          problems.notes.push(...p.notes);
+          log(`round ${round + 1}/${ROUNDS} ${r.engine.name} GET ${route.path} ${server}: ${Math.round(m.requestsPerSecond)} req/s`);
+        }
+      }
+    }
+  }
 
-  report(summaries, memory, { mariadb, django: django.version, cpus, loadBefore, loadAfter: loadAverage(), notes: [...new Set(notes)] });
+  const summaries: EngineSummary[] = [];
+  for (const r of runs) summaries.push(await summarize(r, results.get(r.engine.name)!, results.get(r.ceilingOwner)!, cpus, problems));
+
+  console.log(
+    formatReport(summaries, {
+      django,
+      djangoWorkers: DJANGO_WORKERS,
+      mariadb: stores.mariadb,
+      redis: stores.redis,
+      cpus: cpus.description,
+      wrk: { threads: THREADS, connections: CONNECTIONS, rounds: ROUNDS },
+      loadBefore,
+      loadAfter: loadAverage(),
+      notes: [...new Set(problems.notes)],
+    }),
+  );
 
   if (profileDir !== null) {
     // Profiles are written when the processes exit.
-    await Promise.all([ours.stop(), ceiling.stop()]);
-    const answered = (server: ServerName): number =>
-      ROUTES.reduce((sum, route) => sum + results[route.name][server].reduce((n, r) => n + r.requests, 0), 0);
-    printProfile('our server', join(profileDir, 'ours'), underLoad.ours, answered('ours'));
-    printProfile('the ceiling server', join(profileDir, 'ceiling'), underLoad.ceiling, answered('ceiling'));
+    const profiled = [...underLoad.keys()];
+    await Promise.all(profiled.map((p) => p.stop()));
+    for (const r of runs) {
+      const answered = (server: ServerName, from: EngineName): number =>
+        ROUTES.reduce((sum, route) => sum + results.get(from)![route.name][server].reduce((n, m) => n + m.requests, 0), 0);
+      printProfile(`our server (${r.engine.name})`, join(profileDir, r.engine.name, 'ours'), underLoad.get(r.ours) ?? [], answered('ours', r.engine.name));
+      if (r.ceilingOwner === r.engine.name) {
+        printProfile(`the ceiling server (${r.engine.name})`, join(profileDir, r.engine.name, 'ceiling'), underLoad.get(r.ceiling) ?? [], answered('ceiling', r.engine.name));
+      }
+    }
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  if (invalid.length > 0) {
-    for (const line of invalid) process.stderr.write(`invalid measurement: ${line}\n`);
+  if (problems.invalid.length > 0) {
+    for (const line of problems.invalid) process.stderr.write(`invalid measurement: ${line}\n`);
     return 1;
   }
   return 0;
