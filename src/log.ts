@@ -19,15 +19,55 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, err
 let threshold: number = LEVELS[(process.env.LOG_LEVEL?.toLowerCase() as LogLevel) ?? 'info'] ?? LEVELS.info;
 const listeners = new Set<LogSink>();
 
+/** One JSON line, without the trailing newline. */
+export function formatLogLine(record: LogRecord): string {
+  const base = { time: new Date().toISOString(), level: record.level, logger: record.logger, message: record.message };
+  return JSON.stringify(record.fields === undefined ? base : Object.assign(base, record.fields));
+}
+
+// Buffered writes (a server's access log): lines of one event-loop turn leave in one write.
+// Why: a synchronous write per request line cost ~20 µs of our ~200 µs per request under load
+// (a write(2) each, measured with bench:http's profile); one write per turn costs the same syscall
+// shared by every request of that turn. Lines still leave within the turn's setImmediate, and
+// whatever is pending is written synchronously on exit, so nothing is lost on a crash that exits.
+let buffering = false;
+let pending: string[] = [];
+let flushScheduled = false;
+let exitHookInstalled = false;
+
+/** Write pending lines now (synchronously for files and pipes, as process.stderr is on POSIX). */
+export function flushLog(): void {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  const text = pending.join('');
+  pending = [];
+  process.stderr.write(text);
+}
+
+/**
+ * Batch log lines per event-loop turn instead of one write each (the `serve` command turns it on).
+ * Off by default so that a CLI's own stderr messages and its log lines keep their order.
+ */
+export function setLogBuffering(on: boolean): void {
+  if (!on) flushLog();
+  if (on && !exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', flushLog);
+  }
+  buffering = on;
+}
+
 function defaultSink(record: LogRecord): void {
-  const line = JSON.stringify({
-    time: new Date().toISOString(),
-    level: record.level,
-    logger: record.logger,
-    message: record.message,
-    ...record.fields,
-  });
-  process.stderr.write(line + '\n');
+  const line = formatLogLine(record) + '\n';
+  if (!buffering) {
+    process.stderr.write(line);
+    return;
+  }
+  pending.push(line);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushLog);
+  }
 }
 
 let sink: LogSink = defaultSink;

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, DEVELOPMENT_SECRET_KEY, loadSettings, type Environment, type Settings } from '../../config.ts';
 import { openDatabase, type Database } from '../../db/connection.ts';
 import { DatabaseConfigError } from '../../db/errors.ts';
-import { getLogger } from '../../log.ts';
+import { getLogger, setLogBuffering } from '../../log.ts';
 import { runMigrations } from '../../../migrations/index.ts';
 import { parseAuthenticationBackends } from '../../auth/django-auth.ts';
 import { AUTH_USER_TABLE } from '../../auth/user-table.ts';
@@ -173,6 +173,8 @@ export async function run(argv: string[], env: Environment = process.env): Promi
     throw new CliError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const address = server.address() as AddressInfo;
+  // From here on the access log dominates log volume: batch its writes per event-loop turn.
+  setLogBuffering(true);
   log.info(`listening on http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`, {
     host: address.address,
     port: address.port,
@@ -195,6 +197,7 @@ export async function run(argv: string[], env: Environment = process.env): Promi
   });
   log.info(`${signal}: shutting down (no new connections; finishing requests in flight)`);
   await shutDown(server);
+  setLogBuffering(false);
   await db.close();
   // The cache engines hold a Redis connection that would otherwise keep the process alive.
   await app.bridge.sessions.close();
