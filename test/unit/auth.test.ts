@@ -37,6 +37,8 @@ import {
 } from '../../src/auth/index.ts';
 import { PBKDF2PasswordHasher, makePassword, type PasswordHasherConfig } from '../../src/auth/hashers/index.ts';
 import { AuthUserTable } from '../../src/auth/user-table.ts';
+import { SESSION_AUTH_HASH_KEY_SALT } from '../../src/auth/session-hash.ts';
+import { saltedHmac } from '../../src/signing/crypto.ts';
 import type { DjangoVersion } from '../../src/config.ts';
 import { DjangoTimezone } from '../../src/db/datetime.ts';
 import { authMiddleware, MISSING_SESSION_MESSAGE } from '../../src/koa/auth-middleware.ts';
@@ -528,6 +530,20 @@ describe('session auth hash', () => {
       getSessionAuthHash('pbkdf2_sha256$260000$abc$def', 'test-secret-key-for-vectors'),
       '80930e658bbc922414b26de3926e2e9df6fb7a7b3cee04e4b192331099513103',
     );
+  });
+
+  it('remembers computed hashes per (algorithm, secret, password) without mixing them up', () => {
+    const direct = (pw: string, secret: string, algorithm: 'sha256' | 'sha1'): string =>
+      saltedHmac(SESSION_AUTH_HASH_KEY_SALT, pw, secret, algorithm).toString('hex');
+    // Past the cache's bound (4096 per table), evicting as it goes, and asked twice each.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i += 7) {
+        const pw = `pbkdf2_sha256$1$salt$${i}`;
+        for (const [secret, algorithm] of [['k1', 'sha256'], ['k2', 'sha256'], ['k1', 'sha1']] as const) {
+          assert.equal(getSessionAuthHash(pw, secret, algorithm), direct(pw, secret, algorithm));
+        }
+      }
+    }
   });
 
   it('classifies stored hashes as get_user does, per version', () => {
