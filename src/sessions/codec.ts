@@ -21,12 +21,13 @@
  *   - verified: (value:timestamp part) → { signature that verified, serialized text }. A hit still
  *     compares the presented signature with the cached one in constant time, so no MAC check is
  *     weakened; it skips the HMAC, base64 and inflate. Only successful decodes are cached, so
- *     forged input cannot fill it. The text is parsed again on every hit: callers get fresh objects.
+ *     forged input cannot fill it. Callers always get a fresh Map: from the cached items when every
+ *     value is immutable, else by parsing the text again (so nested lists and dicts are fresh too).
  *   - compressed: serialized text → `[.]b64` payload, skipping zlib on re-encodes of the same dict.
  */
 import { getLogger } from '../log.ts';
-import { PyFloat, type PyDict, type PyValue, type SessionDict } from '../pyjson/types.ts';
-import { pyDictToMap, pyDumps, pyLoads } from '../pyjson/index.ts';
+import { isPyFloat, PyFloat, type PyDict, type PyValue, type SessionDict } from '../pyjson/types.ts';
+import { pyDictKeys, pyDictToMap, pyDumps, pyLoads } from '../pyjson/index.ts';
 import { constantTimeCompare } from '../signing/crypto.ts';
 import { encodePayload, payloadBytes } from '../signing/dumps.ts';
 import { BadSignature, PayloadError, SigningError } from '../signing/errors.ts';
@@ -115,6 +116,30 @@ interface VerifiedEntry {
   signature: string;
   text: string;
   timestamp: number;
+  /**
+   * The session's items when every value is immutable (str, int, float, bool, None: what logins
+   * and most sessions hold), so a hit builds a fresh Map from them instead of parsing `text` again.
+   * Absent when a value is a list or dict, which a caller could mutate: those are parsed per hit.
+   */
+  items?: readonly (readonly [string, PyValue])[];
+}
+
+/** A verified signed value: its items straight from the cache, or the parsed value. */
+type Verified = { timestamp: number } & ({ items: readonly (readonly [string, PyValue])[] } | { value: PyValue; items?: undefined });
+
+function isImmutable(value: PyValue): boolean {
+  return value === null || typeof value !== 'object' || isPyFloat(value);
+}
+
+/** The dict's items in Python order when all of them are immutable, else undefined. */
+function immutableItems(dict: PyDict): (readonly [string, PyValue])[] | undefined {
+  const items: (readonly [string, PyValue])[] = [];
+  for (const key of pyDictKeys(dict)) {
+    const value = dict[key] as PyValue;
+    if (!isImmutable(value)) return undefined;
+    items.push([key, value]);
+  }
+  return items;
 }
 
 function failure(error: Error, warned: boolean): SessionDecodeReport {
@@ -212,22 +237,26 @@ export class SessionCodec {
 
   /** Decode and report what happened, without logging. */
   inspect(sessionData: string): SessionDecodeReport {
-    let verified: { value: PyValue; timestamp: number };
+    let verified: Verified;
     try {
       verified = this.verifySigned(sessionData);
     } catch (err) {
       if (!(err instanceof SigningError)) throw err; // a bug, not bad data
       return this.djangoVersion === '3.2' ? this.legacyFallback(sessionData, err) : failure(err, err instanceof BadSignature);
     }
+    if (verified.items !== undefined) {
+      return { data: new Map(verified.items), error: null, warned: false, format: 'signed', timestamp: verified.timestamp };
+    }
     return this.asSession(verified.value, sessionData, 'signed', verified.timestamp);
   }
 
   /** `signing.loads(session_data, salt=key_salt)`, through the verified cache. Throws SigningError. */
-  private verifySigned(sessionData: string): { value: PyValue; timestamp: number } {
+  private verifySigned(sessionData: string): Verified {
     const at = sessionData.lastIndexOf(this.signer.sep);
     if (this.verified && at >= 0) {
       const hit = this.verified.get(sessionData.slice(0, at));
       if (hit !== undefined && constantTimeCompare(sessionData.slice(at + this.signer.sep.length), hit.signature)) {
+        if (hit.items !== undefined) return { items: hit.items, timestamp: hit.timestamp };
         return { value: parseText(hit.text, sessionData), timestamp: hit.timestamp };
       }
     }
@@ -235,7 +264,10 @@ export class SessionCodec {
     const text = latin1(payloadBytes(payload, sessionData));
     const value = parseText(text, sessionData);
     if (this.verified && at <= CACHE_MAX_KEY && text.length <= CACHE_MAX_TEXT && isPyDict(value)) {
-      this.verified.set(sessionData.slice(0, at), { signature: sessionData.slice(at + this.signer.sep.length), text, timestamp });
+      const entry: VerifiedEntry = { signature: sessionData.slice(at + this.signer.sep.length), text, timestamp };
+      const items = immutableItems(value);
+      if (items !== undefined) entry.items = items;
+      this.verified.set(sessionData.slice(0, at), entry);
     }
     return { value, timestamp };
   }

@@ -243,6 +243,23 @@ describe('caches', () => {
     assert.deepEqual(warningsDuring(() => assert.equal(codec.decode(forged).size, 0)), ['Session data corrupted']);
   });
 
+  it('a session of scalars comes from the cached items: fresh Maps, Python key order, exact value kinds', () => {
+    const codec = codecFor('5.2');
+    const text = '{"_auth_user_id":"1","10":1.0,"2":99999999999999999999,"f":0.5,"n":null,"b":true}';
+    const stored = codec.encode(dict(text), at);
+    const first = codec.decode(stored); // a miss: parsed, then cached as items
+    const second = codec.decode(stored); // a hit: built from the items
+    assert.notEqual(second, first);
+    assert.equal(json(second), text);
+    assert.deepEqual([...second.keys()], ['_auth_user_id', '10', '2', 'f', 'n', 'b']);
+    assert.equal(typeof second.get('2'), 'bigint');
+    first.set('_auth_user_id', '2');
+    first.delete('f');
+    second.set('extra', 1);
+    assert.equal(json(codec.decode(stored)), text);
+    assert.equal(codec.inspect(stored).timestamp, T0);
+  });
+
   it('give the same bytes as an uncached codec, and can be turned off', () => {
     const cached = codecFor('5.2');
     const plain = codecFor('5.2', { cacheSize: 0 });
