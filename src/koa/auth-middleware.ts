@@ -25,9 +25,11 @@ export const MISSING_SESSION_MESSAGE =
   'The authentication middleware requires the session middleware to be installed. Mount sessionMiddleware() before authMiddleware().';
 
 export function authMiddleware(auth: Auth): Middleware<DefaultState, DefaultContext> {
-  return async function authentication(ctx, next) {
+  // Not an async function: it has nothing to do after next(), so it hands back next()'s promise
+  // instead of wrapping it in one more (a promise and a microtask fewer on every request).
+  return function authentication(ctx, next) {
     // Django: ImproperlyConfigured when there is no request.session.
-    if (ctx.session === undefined) throw new ImproperlyConfigured(MISSING_SESSION_MESSAGE);
+    if (ctx.session === undefined) return Promise.reject(new ImproperlyConfigured(MISSING_SESSION_MESSAGE));
     const request = ctx as unknown as AuthRequest;
     bindAuth(request, auth);
     let pending: Promise<RequestUser> | undefined;
@@ -37,6 +39,6 @@ export function authMiddleware(auth: Auth): Middleware<DefaultState, DefaultCont
         if (request.state.user === undefined) request.state.user = user;
         return request.state.user;
       }));
-    await next();
+    return next();
   };
 }

@@ -48,6 +48,7 @@ interface ResponsePatch {
 }
 
 const NO_PATCH: ResponsePatch = Object.freeze({ setCookie: null, varyCookie: false });
+const VARY_ONLY: ResponsePatch = Object.freeze({ setCookie: null, varyCookie: true });
 
 /** Koa's own rule (context.onerror) for the status an error is answered with. */
 export function statusOfError(err: unknown): number {
@@ -105,31 +106,37 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Middleware
   // CVE-2026-35192 (5.2.14): Vary: Cookie whenever the session cookie is set.
   const varyWhenSet = settings.DJANGO_VERSION === '5.2';
 
-  async function processResponse(session: SessionBase | null | undefined, carried: boolean, status: number): Promise<ResponsePatch> {
+  /**
+   * Steps 1-3 up to the save. Synchronous (no promise) when nothing is to be saved, which is most
+   * requests: a read-only request costs no extra promise or microtask here.
+   */
+  function processResponse(session: SessionBase | null | undefined, carried: boolean, status: number): ResponsePatch | Promise<ResponsePatch> {
     if (!session) return NO_PATCH; // Django: AttributeError on request.session → response untouched
     const { accessed, modified } = session;
     const empty = session.isEmpty();
     if (carried && empty) return { setCookie: deleteCookie, varyCookie: true };
+    if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty) return saveAndPatch(session, accessed, status);
+    return accessed ? VARY_ONLY : NO_PATCH;
+  }
 
+  async function saveAndPatch(session: SessionBase, accessed: boolean, status: number): Promise<ResponsePatch> {
     let varyCookie = accessed;
     let setCookie: string | null = null;
-    if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty) {
-      let maxAge: number | null = null;
-      let expires: string | null = null;
-      if (!(await session.getExpireAtBrowserClose())) {
-        maxAge = await session.getExpiryAge();
-        expires = httpDate(session.timezone.clock() / 1e6 + maxAge);
+    let maxAge: number | null = null;
+    let expires: string | null = null;
+    if (!(await session.getExpireAtBrowserClose())) {
+      maxAge = await session.getExpiryAge();
+      expires = httpDate(session.timezone.clock() / 1e6 + maxAge);
+    }
+    if (!skipSave(status)) {
+      try {
+        await session.save();
+      } catch (e) {
+        if (e instanceof UpdateError) throw sessionInterrupted(e);
+        throw e;
       }
-      if (!skipSave(status)) {
-        try {
-          await session.save();
-        } catch (e) {
-          if (e instanceof UpdateError) throw sessionInterrupted(e);
-          throw e;
-        }
-        setCookie = writeCookie(session.sessionKey ?? '', maxAge, expires);
-        if (varyWhenSet) varyCookie = true;
-      }
+      setCookie = writeCookie(session.sessionKey ?? '', maxAge, expires);
+      if (varyWhenSet) varyCookie = true;
     }
     return setCookie === null && !varyCookie ? NO_PATCH : { setCookie, varyCookie };
   }
@@ -149,7 +156,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Middleware
 
     let patch: ResponsePatch;
     try {
-      patch = await processResponse(ctx.session, sessionKey !== undefined, failed ? statusOfError(error) : ctx.status);
+      const decided = processResponse(ctx.session, sessionKey !== undefined, failed ? statusOfError(error) : ctx.status);
+      patch = decided instanceof Promise ? await decided : decided;
     } catch (e) {
       if (e instanceof SessionInterrupted) {
         requestLogger.warning(`${e.message}: ${ctx.path}`, { status_code: e.status, method: ctx.method });
