@@ -6,13 +6,15 @@
  *
  * - Each statement is prepared once per connection: mysql2 `execute` (its per-connection statement
  *   cache), pg named statements (named by a hash of the text), better-sqlite3 `prepare` (cached here).
- * - Connections come from knex's pool, so its size limit, acquire timeout, creation, validation and
- *   reaping all apply. But a connection that comes back while nobody waits for one stays here for the
- *   next statement, checked the way knex checks one before handing it out (`validateConnection`,
- *   `__knex__disposed`), instead of making the round through tarn's acquire/release (two pending
- *   operations with their timers, an async validation and about ten promises per query). It goes
- *   back to the pool as soon as anyone else asks the pool for a connection, when the pool is
- *   destroyed, or after about a second unused, so knex's own queries never wait on it and the pool
+ * - Connections come from knex's pool, so its size limit, creation, validation and reaping all
+ *   apply. But a connection whose statement is done stays here for the next statement (checked the
+ *   way knex checks one before handing it out: `validateConnection`, `__knex__disposed`) instead of
+ *   making the round through tarn's acquire/release (two pending operations with their timers, an
+ *   async validation and about ten promises per query). When every connection the pool may open is
+ *   busy with our statements, the next statement waits here, first come first served, for one of
+ *   them, under the pool's acquire timeout, rather than in tarn's queue. A connection goes back to
+ *   the pool as soon as someone else (a knex query, a transaction) waits in the pool, when the pool
+ *   is destroyed, or after about a second unused: knex's own queries are served first, and the pool
  *   still shrinks when the site is quiet.
  * - Every statement is bounded by `db.queryTimeoutMillis` from the moment it has a connection (mysql2's
  *   PREPARE round trip included, which mysql2's own `timeout` leaves out). When the bound passes, the
@@ -23,6 +25,7 @@
  *   a timer per statement.
  */
 import { createHash } from 'node:crypto';
+import knex from 'knex';
 import { abandonConnection, type Database, type Dialect } from './connection.ts';
 import { DatabaseTimeoutError } from './errors.ts';
 
@@ -47,6 +50,11 @@ const NO_PARAMS: Params = [];
 interface TarnPool {
   release(conn: object): boolean;
   numPendingAcquires(): number;
+  numFree(): number;
+  numUsed(): number;
+  numPendingCreates(): number;
+  readonly max: number;
+  readonly acquireTimeoutMillis: number;
   readonly destroyed: boolean;
   on(event: 'acquireRequest' | 'poolDestroyRequest', listener: () => void): void;
 }
@@ -59,6 +67,21 @@ interface KnexPoolClient {
 }
 
 // ---- One connection, one statement at a time ----------------------------------------------------
+
+/** A statement waiting here for a connection. */
+interface Waiter {
+  readonly sql: string;
+  readonly params: Params;
+  readonly count: boolean;
+  /** The lease's tick when it started waiting. */
+  readonly since: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+  /** Served, failed or timed out. */
+  done: boolean;
+  /** Also asked knex's pool for a connection (whichever comes first serves it). */
+  inPool: boolean;
+}
 
 abstract class Slot {
   /** The lease's tick when the running statement got this connection; -1 while none runs. */
@@ -75,6 +98,9 @@ abstract class Slot {
   ) {}
 
   abstract run(sql: string, params: Params, count: boolean): Promise<unknown>;
+
+  /** Run a waiting statement, answering it through its own promise. */
+  abstract serve(waiter: Waiter): void;
 
   /** The bound passed: answer the caller now and drop the connection. */
   expire(): void {}
@@ -104,6 +130,15 @@ abstract class NetworkSlot extends Slot {
     this.count = count;
     this.busySince = this.lease.tick;
     return new Promise(this.start);
+  }
+
+  serve(waiter: Waiter): void {
+    waiter.done = true;
+    this.sql = waiter.sql;
+    this.params = waiter.params;
+    this.count = waiter.count;
+    this.busySince = this.lease.tick;
+    this.start(waiter.resolve, waiter.reject);
   }
 
   /** Hand the statement to the driver, with a callback that calls settle(). */
@@ -207,15 +242,24 @@ class SqliteSlot extends Slot {
 
   run(sql: string, params: Params, count: boolean): Promise<unknown> {
     try {
-      let st = this.statements.get(sql);
-      if (st === undefined) this.statements.set(sql, (st = (this.conn as SqliteConnection).prepare(sql)));
-      const value = count ? st.run(...params).changes : st.all(...params);
+      const value = this.execute(sql, params, count);
       this.lease.release(this);
       return Promise.resolve(value);
     } catch (err) {
       this.lease.release(this);
       return Promise.reject(err);
     }
+  }
+
+  serve(waiter: Waiter): void {
+    waiter.done = true;
+    this.run(waiter.sql, waiter.params, waiter.count).then(waiter.resolve, waiter.reject);
+  }
+
+  private execute(sql: string, params: Params, count: boolean): unknown {
+    let st = this.statements.get(sql);
+    if (st === undefined) this.statements.set(sql, (st = (this.conn as SqliteConnection).prepare(sql)));
+    return count ? st.run(...params).changes : st.all(...params);
   }
 }
 
@@ -224,16 +268,19 @@ class SqliteSlot extends Slot {
 type SlotFactory = (lease: Lease, conn: object, pool: TarnPool) => Slot;
 
 class Lease {
-  /** Counts TICK_MS periods while this lease holds connections. */
+  /** Counts TICK_MS periods while this lease holds connections or has statements waiting. */
   tick = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Kept connections nobody is using, most recently used last. */
   private readonly idle: Slot[] = [];
   /** Every connection taken from the pool and not yet given back (idle or running a statement). */
   private readonly owned = new Set<Slot>();
+  /** Statements waiting for one of the owned connections, first come first served. */
+  private readonly waiters: Waiter[] = [];
   private readonly slots = new WeakMap<object, Slot>();
   private readonly hooked = new WeakSet<TarnPool>();
-  private readonly limitTicks: number;
+  private readonly statementTicks: number;
+  private acquireTicks = Infinity;
 
   constructor(
     readonly dialect: Dialect,
@@ -241,7 +288,7 @@ class Lease {
     private readonly client: KnexPoolClient,
     private readonly makeSlot: SlotFactory,
   ) {
-    this.limitTicks = Math.ceil(timeoutMs / TICK_MS);
+    this.statementTicks = Math.ceil(timeoutMs / TICK_MS);
   }
 
   run(sql: string, params: Params, count: boolean): Promise<unknown> {
@@ -251,18 +298,32 @@ class Lease {
       if (this.usable(slot)) return slot.run(sql, params, count);
       this.giveBack(slot);
     }
-    // Nothing kept: wait in knex's pool like any knex query (its acquire timeout applies).
     const pool = this.client.pool;
+    if (pool !== undefined && this.owned.size > 0 && !this.poolHasOneNow(pool)) {
+      // Every connection the pool may open is busy, ours among them: wait for the first of ours.
+      return new Promise((resolve, reject) => {
+        this.waiters.push({ sql, params, count, since: this.tick, resolve, reject, done: false, inPool: false });
+      });
+    }
+    // Wait in knex's pool like any knex query (its acquire timeout applies).
     return this.client.acquireConnection().then((conn) => this.adopt(conn, pool!).run(sql, params, count));
   }
 
-  /** A statement is done with `slot`: keep it for the next one, unless someone waits in the pool. */
+  /** A statement is done with `slot`: the pool's waiters first, then ours, else keep it. */
   release(slot: Slot): void {
-    if (slot.dead || slot.pool.destroyed || slot.pool.numPendingAcquires() > 0) this.giveBack(slot);
-    else {
-      slot.idleSince = this.tick;
-      this.idle.push(slot);
+    if (slot.dead || slot.pool.destroyed || slot.pool.numPendingAcquires() > 0) return this.giveBack(slot);
+    const waiters = this.waiters;
+    while (waiters.length > 0) {
+      const waiter = waiters.shift()!;
+      if (!waiter.done) return slot.serve(waiter);
     }
+    slot.idleSince = this.tick;
+    this.idle.push(slot);
+  }
+
+  /** Whether knex's pool has a free connection or may open one, so asking it does not queue. */
+  private poolHasOneNow(pool: TarnPool): boolean {
+    return pool.numFree() > 0 || pool.numUsed() + pool.numPendingCreates() < pool.max;
   }
 
   private usable(slot: Slot): boolean {
@@ -275,25 +336,41 @@ class Lease {
     let slot = this.slots.get(conn);
     if (slot === undefined || slot.dead) this.slots.set(conn, (slot = this.makeSlot(this, conn, pool)));
     this.owned.add(slot);
-    if (this.timer === undefined) {
-      this.timer = setInterval(this.onTick, TICK_MS);
-      this.timer.unref();
-    }
+    this.startTimer();
     return slot;
   }
 
   private giveBack(slot: Slot): void {
     this.owned.delete(slot);
     slot.pool.release(slot.conn);
-    if (this.owned.size === 0 && this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+    if (this.owned.size === 0) {
+      // None of ours left to wait for (they timed out, or went to the pool's waiters): ask the pool.
+      for (const waiter of this.waiters) if (!waiter.done && !waiter.inPool) this.askPool(waiter, slot.pool);
+      this.stopTimerIfIdle();
     }
+  }
+
+  /** Ask knex's pool for a connection for `waiter`, which keeps its place (and deadline) here. */
+  private askPool(waiter: Waiter, pool: TarnPool): void {
+    waiter.inPool = true;
+    this.client.acquireConnection().then(
+      (conn) => {
+        const slot = this.adopt(conn, pool);
+        if (waiter.done) this.release(slot);
+        else slot.serve(waiter);
+      },
+      (err: unknown) => {
+        if (waiter.done) return;
+        waiter.done = true;
+        waiter.reject(err);
+      },
+    );
   }
 
   private hook(pool: TarnPool): void {
     if (this.hooked.has(pool)) return;
     this.hooked.add(pool);
+    this.acquireTicks = Math.ceil(pool.acquireTimeoutMillis / TICK_MS);
     // Someone else (a knex query, a transaction) asks the pool: let it have a kept connection rather
     // than wait, or make the pool open one more. Emitted before the request queues, synchronously.
     pool.on('acquireRequest', () => {
@@ -309,13 +386,33 @@ class Lease {
     });
   }
 
+  // Not unref()'d: it is the only thing that ends a statement the server never answers, and the
+  // process must not exit with that statement's caller still waiting. It stops once nothing is held.
+  private startTimer(): void {
+    if (this.timer === undefined) this.timer = setInterval(this.onTick, TICK_MS);
+  }
+
+  private stopTimerIfIdle(): void {
+    if (this.timer === undefined || this.owned.size > 0 || this.waiters.length > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   private readonly onTick = (): void => {
     const tick = ++this.tick;
     for (const slot of this.owned) {
-      if (slot.busySince >= 0 && tick - slot.busySince > this.limitTicks) slot.expire();
+      if (slot.busySince >= 0 && tick - slot.busySince > this.statementTicks) slot.expire();
+    }
+    const waiters = this.waiters;
+    while (waiters.length > 0 && (waiters[0]!.done || tick - waiters[0]!.since > this.acquireTicks)) {
+      const waiter = waiters.shift()!;
+      if (waiter.done) continue;
+      waiter.done = true;
+      waiter.reject(new knex.KnexTimeoutError('Knex: Timeout acquiring a connection. The pool is probably full.'));
     }
     const idle = this.idle;
     while (idle.length > 0 && tick - idle[0]!.idleSince >= IDLE_TICKS) this.giveBack(idle.shift()!);
+    this.stopTimerIfIdle();
   };
 }
 

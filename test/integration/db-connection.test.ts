@@ -1,7 +1,8 @@
 /**
  * openDatabase against real MariaDB, SQLite and PostgreSQL: the connection behaviours the session
  * store relies on (found-rows UPDATE counts, datetimes as text with microseconds, session time zone,
- * bounded waits), and DATABASE_URL parsing/redaction.
+ * bounded waits: acquire, statements, a timed-out connection replaced), and DATABASE_URL
+ * parsing/redaction.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addLogListener, type LogRecord } from '../../src/log.ts';
 import { openDatabase, parseDatabaseUrl, redactDatabaseUrl } from '../../src/db/connection.ts';
-import { DatabaseConfigError } from '../../src/db/errors.ts';
+import { DatabaseConfigError, DatabaseTimeoutError } from '../../src/db/errors.ts';
+import { preparedStatements } from '../../src/db/prepared.ts';
 import { runMigrations } from '../../migrations/index.ts';
 import { freshDatabase, testDatabases, type FreshDatabase } from '../support/databases.ts';
 
@@ -200,6 +202,45 @@ for (const { name } of testDatabases()) {
         await db.close();
       }
     });
+
+    if (name !== 'sqlite') {
+      it('a prepared statement that outlasts its bound fails with DatabaseTimeoutError; its connection is replaced, not reused', async () => {
+        const db = openDatabase(fresh.url, undefined, { max: 1, queryTimeoutMillis: 300 });
+        try {
+          const exec = preparedStatements(db);
+          const sleep = name === 'mariadb' ? 'SELECT SLEEP(?) AS a' : 'SELECT pg_sleep(?) AS a';
+          const started = Date.now();
+          await assert.rejects(exec.rows(sleep, [2]), (err: unknown) => err instanceof DatabaseTimeoutError && err.timeoutMs === 300);
+          const waited = Date.now() - started;
+          assert.ok(waited >= 290 && waited < 1_900, `gave up after ${waited} ms (bound 300 ms, the statement sleeps 2 s)`);
+          // One connection at most: had the timed-out one been reused, this would wait behind the sleep.
+          const next = Date.now();
+          assert.deepEqual(await exec.rows('SELECT ? AS a', ['fresh']), [{ a: 'fresh' }]);
+          assert.ok(Date.now() - next < 1_500, 'answered on a new connection');
+        } finally {
+          await db.close();
+        }
+      });
+    }
+
+    if (name === 'mariadb') {
+      it('bounds every knex statement client-side, replaces the connection of one that ran out of time, and lets a statement set its own bound', async () => {
+        const db = openDatabase(fresh.url, undefined, { max: 1, queryTimeoutMillis: 300 });
+        try {
+          const started = Date.now();
+          await assert.rejects(db.knex.raw('SELECT SLEEP(2) AS a'), (err: { code?: string }) => err.code === 'PROTOCOL_SEQUENCE_TIMEOUT');
+          assert.ok(Date.now() - started < 1_900, `gave up after ${Date.now() - started} ms`);
+          const next = Date.now();
+          const [rows] = await db.knex.raw('SELECT 1 AS a');
+          assert.deepEqual(rows, [{ a: 1 }], 'its own answer, not the stale one of the abandoned statement');
+          assert.ok(Date.now() - next < 1_500, 'answered on a new connection');
+          const [slow] = await db.knex.raw('SELECT SLEEP(0.6) AS a').options({ timeout: 0 });
+          assert.deepEqual(slow, [{ a: 0 }], 'timeout 0: no client-side bound for this statement');
+        } finally {
+          await db.close();
+        }
+      });
+    }
 
     if (name !== 'sqlite') {
       it('never logs or throws the password of a refused login', async () => {
