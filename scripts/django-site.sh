@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs the Django reference site (test/django_site/) that the end-to-end suite compares our Node app with.
 #
-#   scripts/django-site.sh start  [--version 3.2|4.2|5.2] [--port P] [--workers N]
+#   scripts/django-site.sh start  [--version 3.2|4.2|5.2] [--port P] [--workers N] [--no-migrate]
 #   scripts/django-site.sh stop   [--version 3.2|4.2|5.2] [--port P]
 #   scripts/django-site.sh status [--version 3.2|4.2|5.2] [--port P]
 #   scripts/django-site.sh manage [--version 3.2|4.2|5.2] -- <manage.py arguments>
 #
 # start: runs `manage.py migrate`, then gunicorn (or `runserver` when gunicorn is missing) bound to
 # 127.0.0.1:P in the background, waits until it answers HTTP, and prints its URL (the only line on
-# stdout). The pid file and the logs are .run/django-site-P.{pid,log,access.log}.
+# stdout). The pid file and the logs are .run/django-site-P.{pid,log,access.log}. --no-migrate skips
+# the migrate, for a second site on a database that is already migrated (it saves a Python start).
 #
 # The site reads its settings from the environment (SECRET_KEY and DATABASE_URL are required; see
 # test/django_site/README.md); this script passes the environment through unchanged.
@@ -34,12 +35,14 @@ COMMAND=$1; shift
 VERSION=3.2
 PORT=
 WORKERS=2
+MIGRATE=1
 MANAGE_ARGS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --version) [ $# -ge 2 ] || usage; VERSION=$2; shift 2 ;;
     --port) [ $# -ge 2 ] || usage; PORT=$2; shift 2 ;;
     --workers) [ $# -ge 2 ] || usage; WORKERS=$2; shift 2 ;;
+    --no-migrate) MIGRATE=0; shift ;;
     --) shift; MANAGE_ARGS=("$@"); break ;;
     *) usage ;;
   esac
@@ -102,8 +105,10 @@ start() {
   check_django_version
   mkdir -p "$RUN_DIR"
   : >"$LOG_FILE"
-  log "migrate (Django $VERSION)"
-  manage migrate --noinput --verbosity 0
+  if [ "$MIGRATE" = 1 ]; then
+    log "migrate (Django $VERSION)"
+    manage migrate --noinput --verbosity 0
+  fi
 
   local server="${DJANGO_SITE_SERVER:-}"
   if [ -z "$server" ]; then

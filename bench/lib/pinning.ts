@@ -71,3 +71,17 @@ export function pinnedCommand(
   const niced = nice === null ? [command, ...args] : ['nice', '-n', String(nice), command, ...args];
   return cpu === null ? { command: niced[0]!, args: niced.slice(1) } : { command: 'taskset', args: ['-c', String(cpu), ...niced] };
 }
+
+/**
+ * Pin processes that are already running to `cpu` (nothing when null): every thread they have now
+ * (`taskset -a`), and so every thread or child they start later, which inherits the affinity. For
+ * servers that start faster spread over all cores (imports, compilation, migrations) than
+ * squeezed onto the one they are measured on.
+ */
+export function pinRunningProcesses(cpu: number | null, pids: readonly number[]): void {
+  if (cpu === null) return;
+  for (const pid of pids) {
+    const result = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpu} ${pid} failed: ${(result.stderr ?? '').trim()}`);
+  }
+}
