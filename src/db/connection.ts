@@ -51,7 +51,10 @@ export interface PoolOptions {
   readonly max?: number;
   /** How long a query may wait for a free connection, in ms. Default ACQUIRE_TIMEOUT_MS. */
   readonly acquireTimeoutMillis?: number;
-  /** Client-side bound on one statement's answer, in ms. Default QUERY_TIMEOUT_MS. */
+  /**
+   * Client-side bound on one statement's answer, in ms. Default QUERY_TIMEOUT_MS. 0: none, for a
+   * maintenance tool whose statements may rightly run long (never for a server answering requests).
+   */
   readonly queryTimeoutMillis?: number;
 }
 

@@ -16,13 +16,13 @@
  *   the pool as soon as someone else (a knex query, a transaction) waits in the pool, when the pool
  *   is destroyed, or after about a second unused: knex's own queries are served first, and the pool
  *   still shrinks when the site is quiet.
- * - Every statement is bounded by `db.queryTimeoutMillis` from the moment it has a connection (mysql2's
- *   PREPARE round trip included, which mysql2's own `timeout` leaves out). When the bound passes, the
- *   caller gets DatabaseTimeoutError and the connection is abandoned: closed at once and discarded by
- *   the pool, never reused. (mysql2 answers a timed-out statement's caller but keeps the connection
- *   busy with it, so the next statement on it would queue behind the silent one, forever if the
- *   server is frozen; that was issue 6.) The bound is checked by one coarse timer per executor, not
- *   a timer per statement.
+ * - Every statement is bounded by `db.queryTimeoutMillis` (0: none) from the moment it has a
+ *   connection, mysql2's PREPARE round trip included (mysql2's own `timeout` leaves it out). When the
+ *   bound passes, the caller gets DatabaseTimeoutError and the connection is abandoned: closed at once
+ *   and discarded by the pool, never reused. (mysql2 answers a timed-out statement's caller but keeps
+ *   the connection busy with it, so the next statement on it would queue behind the silent one,
+ *   forever if the server is frozen: with the uncovered PREPARE, the unbounded waits of issue 6.) The
+ *   bound is checked by one coarse timer per executor, not a timer per statement.
  */
 import { createHash } from 'node:crypto';
 import knex from 'knex';
@@ -288,7 +288,7 @@ class Lease {
     private readonly client: KnexPoolClient,
     private readonly makeSlot: SlotFactory,
   ) {
-    this.statementTicks = Math.ceil(timeoutMs / TICK_MS);
+    this.statementTicks = timeoutMs > 0 ? Math.ceil(timeoutMs / TICK_MS) : Infinity; // 0: no bound
   }
 
   run(sql: string, params: Params, count: boolean): Promise<unknown> {

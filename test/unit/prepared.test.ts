@@ -192,6 +192,18 @@ describe('prepared statements over a pool (fake mysql2 connections)', () => {
     assert.equal(stuck.calls.length, 2, 'nothing more was sent on the abandoned connection');
   });
 
+  it('queryTimeoutMillis 0 (a maintenance tool): no client-side bound', async () => {
+    const { exec, conn } = await warmExecutor(1, 1_000, 0);
+    conn.autoAnswer = null;
+    let settled = false;
+    const slow = exec.rows(SQL, ['slow']).finally(() => (settled = true));
+    await sleep(700);
+    assert.equal(settled, false, 'still waiting for its answer');
+    conn.answer([{ n: 'slow' }]);
+    assert.deepEqual(await slow, [{ n: 'slow' }]);
+    assert.ok(!conn._closing);
+  });
+
   it('with every connection busy, statements wait here in order and give up after the pool\'s acquire timeout', async () => {
     const { pool, exec, conn } = await warmExecutor(1, 300, 10_000);
     conn.autoAnswer = null;
