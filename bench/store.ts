@@ -30,10 +30,7 @@
  * the database server's work and shows what each client costs. Each row is the median of its rounds;
  * rounds of the things compared are interleaved (in blocks) so drift in the machine's load hits all.
  */
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 
 import { runMigrations } from '../migrations/index.ts';
@@ -44,6 +41,7 @@ import type { PyValue } from '../src/pyjson/types.ts';
 import { createSessionStoreFactory, type DatabaseSessionSettings } from '../src/sessions/backends/db.ts';
 import { SessionCodec } from '../src/sessions/codec.ts';
 import { startStoreOracle, type DjangoSeries, type StoreOracle } from '../test/support/store-oracle.ts';
+import { createScratchDatabase, mariadbServerUrl } from './lib/mariadb-scratch.ts';
 
 const ROUNDS = Number(process.env.DSB_BENCH_ROUNDS ?? 5);
 const ROUND_SECONDS = Number(process.env.DSB_BENCH_SECONDS ?? 1.5);
@@ -53,33 +51,7 @@ const SECRET_KEY = 'bench-secret-key-not-for-production';
 const LOAD_SQL = 'SELECT session_data, expire_date FROM django_session WHERE session_key = ? AND expire_date > ?';
 const UPDATE_SQL = 'UPDATE django_session SET session_data = ?, expire_date = ? WHERE session_key = ?';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 // ---- Set-up -----------------------------------------------------------------------------------
-
-function serverUrl(): string {
-  if (process.env.MARIADB_URL) return process.env.MARIADB_URL;
-  process.stderr.write('MARIADB_URL is not set: starting the test MariaDB (scripts/db/start-mariadb.sh)\n');
-  const started = spawnSync('bash', ['scripts/db/start-mariadb.sh'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = started.stdout.trim().split('\n').pop() ?? '';
-  if (started.status !== 0 || !url.startsWith('mysql://')) throw new Error('scripts/db/start-mariadb.sh did not print a MariaDB URL');
-  return url;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const db = openDatabase(url, undefined, { max: 1 });
-  try {
-    await db.knex.raw(sql);
-  } finally {
-    await db.close();
-  }
-}
 
 /** A realistic logged-in session: auth keys, a CSRF-less cart and a message, ~1 KB of JSON. */
 function sessionData(): Map<string, PyValue> {
@@ -171,11 +143,8 @@ function summarize(iterations: number, rounds: Timing[]): Result {
 // ---- Main -------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const server = serverUrl();
-  if (parseDatabaseUrl(server).dialect !== 'mysql') throw new Error('bench:store runs on MariaDB/MySQL (a mysql:// URL)');
-  const database = `dsb_bench_${randomBytes(5).toString('hex')}`;
-  const url = withDatabase(server, database);
-  await admin(server, `CREATE DATABASE \`${database}\``);
+  const scratch = await createScratchDatabase(mariadbServerUrl('bench:store'));
+  const { url } = scratch;
 
   let db: Database | undefined;
   let django: StoreOracle | undefined;
@@ -371,7 +340,7 @@ async function main(): Promise<void> {
     await django?.close();
     await bareRef?.end();
     await db?.close();
-    await admin(server, `DROP DATABASE IF EXISTS \`${database}\``);
+    await scratch.drop();
   }
 }
 
