@@ -3,12 +3,15 @@
  * - one table of rows written by Django's SessionStore (test/python/store_oracle.py) and by ours,
  *   expired, live and expiring exactly at the cut-off instant (±1 µs); Django's `manage.py
  *   clearsessions` (test/django_clear, with its clock frozen at that instant) and ours (the CLI with
- *   `--expired-before` that instant, and the library's sweep; batches of 3) each run on a fresh copy
+ *   `--expired-before` that instant, batches of 3; the library's sweep and index walk with batches
+ *   that shrink as they go) each run on a fresh copy
  *   of those rows and must leave identical tables, which must also be exactly the rows not yet
  *   expired; then Django's SessionStore.clear_expired() (what clearsessions calls) and our CLI with
  *   the real clock. USE_TZ=True in UTC (Django 5.2), and USE_TZ=False in New York (Django 3.2;
  *   Django runs with TZ=TIME_ZONE, as its settings loader arranges).
- * - batching: the number of statements a batch size gives, the same result; --dry-run deletes nothing;
+ * - batching: the number of statements a batch size gives (each batch's COMMIT a statement of its own,
+ *   timed), the same result; the connection's settings put back; --dry-run deletes nothing;
+ *   --log-slow names each slow statement; pacing options are checked;
  * - the plans: index-ordered batches use Django's expire_date index, sweeps a key/rowid/TID range;
  * - interruption: SIGINT/SIGTERM stop after the batch in progress, a cut connection stops the run,
  *   both exit non-zero saying how far they got, and a second run finishes the job;
@@ -21,7 +24,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Database } from '../../src/db/connection.ts';
+import { openDatabase, type Database } from '../../src/db/connection.ts';
 import { DjangoTimezone, Timedelta, type PyDateTime } from '../../src/db/datetime.ts';
 import { createSessionStoreFactory } from '../../src/sessions/backends/db.ts';
 import { SessionTable } from '../../src/sessions/backends/db-table.ts';
@@ -317,7 +320,7 @@ describe('clearsessions', { concurrency: 4 }, () => {
           await fx?.fresh.drop();
         });
 
-        it(`at one instant: Django ${config.clearSeries}'s manage.py clearsessions (clock frozen there) and ours (--expired-before; index and sweep, batches of 3)`, async () => {
+        it(`at one instant: Django ${config.clearSeries}'s manage.py clearsessions (clock frozen there) and ours (--expired-before; index and sweep, fixed and shrinking batches)`, async () => {
           const { db } = fx.fresh;
           await djangoClearsessions(config.clearSeries, fx.fresh.url, config, fx.cutoffUs);
           const djangoLeft = await tableRows(db);
@@ -326,17 +329,24 @@ describe('clearsessions', { concurrency: 4 }, () => {
 
           await restore(db, fx.snapshot);
           const out = await ourClearsessions(
-            ['--expired-before', fx.cutoff.isoformat(), '--strategy', 'index', '--batch-size', '3'],
+            ['--expired-before', fx.cutoff.isoformat(), '--strategy', 'index', '--batch-size', '3', '--chunk-time', '0'],
             ourEnv(fx.fresh.url, config),
           );
           assert.deepEqual(await tableRows(db), djangoLeft, `the CLI (index) left another table than Django\n${out.stdout}`);
           assert.match(out.stdout, new RegExp(`^Deleted ${deleted} expired sessions in .*\\(strategy index\\)`));
 
-          // The sweep through the library (the CLI only passes --strategy on): one process fewer.
-          await restore(db, fx.snapshot);
-          const sweep = await new ExpiredSessionCleaner(new SessionTable(db, fx.tz)).clear({ before: fx.cutoff, strategy: 'sweep', batchSize: 3 });
-          assert.equal(sweep.deleted, deleted);
-          assert.deepEqual(await tableRows(db), djangoLeft, 'the sweep left another table than Django');
+          // Through the library (the CLI only passes the options on): one process fewer. A chunk time
+          // no batch can meet makes every walk shrink its batches from 8 rows down to 1 as it goes.
+          for (const strategy of ['sweep', 'index'] as const) {
+            await restore(db, fx.snapshot);
+            const cleaner = new ExpiredSessionCleaner(new SessionTable(db, fx.tz));
+            const result = await cleaner.clear({ before: fx.cutoff, strategy, batchSize: 8, chunkTimeMs: 0.001, niceRatio: 0 });
+            assert.equal(result.deleted, deleted);
+            // 8, then 2, then 1 (a quarter at a time); PostgreSQL's sweep of these two or three heap
+            // pages may be over before the batches get that small.
+            assert.ok(result.smallestBatchSize <= 2, `${strategy}: the batches shrank to ${result.smallestBatchSize}`);
+            assert.deepEqual(await tableRows(db), djangoLeft, `the ${strategy} with shrinking batches left another table than Django`);
+          }
         });
 
         it("with the real clock: Django's SessionStore.clear_expired() and our CLI delete the same rows", async () => {
@@ -376,17 +386,21 @@ describe('clearsessions', { concurrency: 4 }, () => {
       });
       after(() => fresh?.drop());
 
-      it('splits the work into statements of the batch size, with the same result', async () => {
+      it('splits the work into statements of the batch size, each batch its own transaction, with the same result', async () => {
         const cleaner = new ExpiredSessionCleaner(new SessionTable(fresh.db, tz));
         const deletes: string[] = [];
+        const statements: string[] = [];
         const onQuery = (q: { sql: string }): void => {
+          statements.push(q.sql.split(' ', 1)[0]!.toUpperCase());
           if (/^DELETE/i.test(q.sql)) deletes.push(q.sql);
         };
         fresh.db.knex.on('query', onQuery);
         try {
           await fill(25, 5);
           deletes.length = 0;
-          const index = await cleaner.clear({ strategy: 'index', batchSize: 4 });
+          statements.length = 0;
+          // chunkTimeMs 0: a fixed batch size, whatever the machine's load does to the batches' times.
+          const index = await cleaner.clear({ strategy: 'index', batchSize: 4, chunkTimeMs: 0 });
           // 6 full batches, then one of 1 that shows nothing is left.
           assert.equal(index.deleted, 25);
           assert.equal(index.batches, 7);
@@ -394,15 +408,27 @@ describe('clearsessions', { concurrency: 4 }, () => {
           assert.equal(await expiredNow(fresh.db, tz), 0);
           assert.equal(await fresh.db.knex('django_session').count({ n: '*' }).first().then((r) => Number(r?.n)), 5);
 
+          // Each DELETE committed by a COMMIT of its own (MariaDB runs the connection with autocommit
+          // off, so its transactions start with the DELETE), so that a slow COMMIT shows as one.
+          const batch = name === 'mariadb' ? ['DELETE', 'COMMIT'] : ['BEGIN', 'DELETE', 'COMMIT'];
+          const perBatch = statements.filter((st) => batch.includes(st));
+          assert.deepEqual(perBatch, Array.from({ length: 7 }, () => batch).flat());
+          assert.equal(index.statements, 7 * batch.length);
+          assert.ok(index.longestByKind.delete > 0 && index.longestByKind.commit > 0, JSON.stringify(index.longestByKind));
+          assert.ok(index.longestTransactionMs >= index.longestByKind.delete, `${index.longestTransactionMs} ≥ ${index.longestByKind.delete}`);
+          assert.equal(index.longestStatementMs, Math.max(...Object.values(index.longestByKind)));
+
           // Rows of ~1 KB so PostgreSQL's sweep spans several heap pages too.
           await fill(25, 5, 1000);
           deletes.length = 0;
-          const sweep = await cleaner.clear({ strategy: 'sweep', batchSize: 4 });
+          const sweep = await cleaner.clear({ strategy: 'sweep', batchSize: 4, chunkTimeMs: 0 });
           assert.equal(sweep.deleted, 25);
           assert.ok(sweep.batches >= 3, `a sweep in ${sweep.batches} statements`);
           assert.equal(deletes.length, sweep.batches);
           if (name !== 'postgres') assert.equal(sweep.batches, Math.ceil(30 / 4)); // key/rowid ranges of 4 rows
-          if (name === 'mariadb') assert.equal(sweep.statements, 2 * sweep.batches); // + the SELECT that ends each range
+          // MariaDB: the SELECT that ends each range, the DELETE, the COMMIT; the others: BEGIN, DELETE,
+          // COMMIT, and one SELECT before the first (the table's pages or rowids).
+          assert.equal(sweep.statements, name === 'mariadb' ? 3 * sweep.batches : 3 * sweep.batches + 1);
           assert.equal(await expiredNow(fresh.db, tz), 0);
 
           // auto, as a library caller gets it: it counts and chooses by itself (half the table expired: sweep).
@@ -413,6 +439,42 @@ describe('clearsessions', { concurrency: 4 }, () => {
         } finally {
           fresh.db.knex.off('query', onQuery);
         }
+      });
+
+      if (name === 'mariadb') it("puts the connection's autocommit and isolation level back for the pool it came from", async () => {
+        await fill(6, 2);
+        // A pool of one: the cleaner's connection is the one read afterwards.
+        const single = openDatabase(fresh.url, { USE_TZ: true, TIME_ZONE: 'UTC' }, { max: 1 });
+        try {
+          const settings = async (): Promise<unknown> => {
+            const [[row]] = (await single.knex.raw('SELECT @@autocommit AS ac, @@tx_isolation AS iso')) as [[{ ac: unknown; iso: unknown }]];
+            return { ac: Number(row.ac), iso: row.iso };
+          };
+          await single.knex.raw('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+          const before = await settings();
+          assert.deepEqual(before, { ac: 1, iso: 'REPEATABLE-READ' });
+          const result = await new ExpiredSessionCleaner(new SessionTable(single, tz)).clear({ strategy: 'sweep', batchSize: 2 });
+          assert.equal(result.deleted, 6);
+          assert.deepEqual(await settings(), before);
+          // And nothing was left uncommitted: another connection sees the rows gone.
+          assert.equal(await expiredNow(fresh.db, tz), 0);
+        } finally {
+          await single.close();
+        }
+      });
+
+      if (name !== 'postgres') it('--log-slow names each statement that took that long (here: all of them), the summary the slowest', async () => {
+        await fill(6, 2);
+        const out = await ourClearsessions(
+          ['--log-slow', '0', '--strategy', 'index', '--batch-size', '4', '--chunk-time', '0', '--nice-ratio', '0'],
+          ourEnv(fresh.url, config),
+        );
+        const logged = [...out.stderr.matchAll(/^slow statement: (\w+) took \d+ ms$/gm)].map((m) => m[1]);
+        // 6 rows in batches of 4: a full batch and a short one (which shows nothing is left).
+        const batch = name === 'mariadb' ? ['DELETE', 'COMMIT'] : ['BEGIN', 'DELETE', 'COMMIT'];
+        assert.deepEqual(logged, [...batch, ...batch], out.stderr);
+        assert.match(out.stdout, /, longest \d+ ms \(an? (BEGIN|DELETE|COMMIT); DELETE to COMMIT \d+ ms at most\)/);
+        assert.equal(await expiredNow(fresh.db, tz), 0);
       });
 
       // (The count behind it is checked on every database: each summary's "Deleted N" is N of N.)
@@ -465,7 +527,7 @@ describe('clearsessions', { concurrency: 4 }, () => {
 
         // Run again, in batches of 4: it carries on, and reports its batches (the last one shows nothing is left).
         const left = 10 - deleted;
-        const again = await ourClearsessions(['--strategy', 'index', '--batch-size', '4'], ourEnv(fresh.url, config));
+        const again = await ourClearsessions(['--strategy', 'index', '--batch-size', '4', '--chunk-time', '0'], ourEnv(fresh.url, config));
         const batches = Math.floor(left / 4) + 1;
         assert.match(again.stdout, new RegExp(`^Deleted ${left} expired sessions in .*, ${batches} batches of up to 4 rows \\(strategy index\\)`));
         assert.equal(await expiredNow(fresh.db, tz), 0);
@@ -570,6 +632,16 @@ describe('clearsessions', { concurrency: 4 }, () => {
       const out = await ourCli(['clearsessions', '--batch-size', '0'], { DATABASE_URL: 'sqlite::memory:' }).done;
       assert.equal(out.code, 2);
       assert.equal(out.stderr, 'error: --batch-size must be a whole number from 1 to 100000, got "0"\n');
+      for (const [option, value, message] of [
+        ['--nice-ratio', '1001', '--nice-ratio must be a number from 0 to 1000, got "1001"'],
+        ['--nice-ratio', '1e3', '--nice-ratio must be a number from 0 to 1000, got "1e3"'],
+        ['--chunk-time', '2.5', '--chunk-time must be a whole number from 0 to 600000, got "2.5"'],
+        ['--log-slow', 'x', '--log-slow must be a whole number from 0 to 600000, got "x"'],
+      ]) {
+        const wrong = await ourCli(['clearsessions', option!, value!], { DATABASE_URL: 'sqlite::memory:' }).done;
+        assert.equal(wrong.code, 2, `${option} ${value}`);
+        assert.equal(wrong.stderr, `error: ${message}\n`);
+      }
       const future = await ourCli(['clearsessions', '--expired-before', '2999-01-01T00:00:00+00:00'], { DATABASE_URL: 'sqlite::memory:' }).done;
       assert.equal(future.code, 2);
       assert.match(future.stderr, /^error: --expired-before must not be in the future/);

@@ -22,11 +22,14 @@ import { SessionTable } from '../../sessions/backends/db-table.ts';
 import {
   ClearExpiredError,
   DEFAULT_BATCH_SIZE,
+  DEFAULT_CHUNK_TIME_MS,
+  DEFAULT_NICE_RATIO,
   ExpiredSessionCleaner,
   isConnectFailure,
   MAX_BATCH_SIZE,
   type ClearExpiredResult,
   type ClearStrategy,
+  type StatementKind,
 } from '../../sessions/clear-expired.ts';
 import { parseOptions, USAGE_EXIT } from '../args.ts';
 import { CliError } from '../errors.ts';
@@ -48,16 +51,30 @@ database connection stops it too. Every finished batch is committed: run it agai
 With SESSION_ENGINE cache or signed_cookies there is nothing to delete (expired sessions vanish on
 their own), as with Django; db and cached_db clean the table.
 
+Pacing: each batch is one short transaction. Batches that keep taking longer than --chunk-time
+are made smaller (a single slow one is not: stalls are not the batch's doing); after each batch
+it rests --nice-ratio times as long as the batch took, so the site's queries and the database's own
+clean-up work (InnoDB purge, page flushing) get the database in between. Resting costs time: with
+the default ratio of ${DEFAULT_NICE_RATIO} a run takes about ${1 + DEFAULT_NICE_RATIO}x as long as back to back (--nice-ratio 0).
+
 options:
-  --batch-size N        rows per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})
+  --batch-size N        rows per statement at most, and the first batch's (default ${DEFAULT_BATCH_SIZE},
+                        at most ${MAX_BATCH_SIZE}); with --chunk-time 0, every statement's
+  --chunk-time MS       make batches smaller while they keep taking longer than MS ms (default
+                        ${DEFAULT_CHUNK_TIME_MS}); 0: always --batch-size rows
+  --nice-ratio R        after each batch, rest R ms per ms it took (default ${DEFAULT_NICE_RATIO}; 0: no rest;
+                        0.5: the database is kept busy at most two thirds of the time)
+  --pause MS            also wait MS milliseconds after every batch (e.g. to let replicas catch up;
+                        default 0)
   --strategy S          how to walk the table (default auto):
                           index  expired rows in expire_date order, through Django's expire_date index
                           sweep  the whole table in storage order, deleting the expired rows it meets
                           auto   sweep when 10% or more of the table is expired, else index
   --dry-run             count the expired rows and say what would be done; delete nothing
-  --pause MS            wait MS milliseconds between batches (e.g. to let replicas catch up; default 0)
   --expired-before T    delete only rows that expired before T, an ISO 8601 date-time in the past
                         (with an offset, or in TIME_ZONE; default: now)
+  --log-slow MS         print each statement that takes MS ms or more on stderr (SELECT, BEGIN,
+                        DELETE or COMMIT, and its time): which part of a batch is slow
   --quiet               no progress display (errors and the summary only)
   -h, --help            this text
 
@@ -71,6 +88,8 @@ examples:
   DATABASE_URL=mysql://app:secret@db.internal/site npm run --silent cli -- clearsessions
   django-session-bridge clearsessions --dry-run
   django-session-bridge clearsessions --batch-size 200 --pause 50
+  django-session-bridge clearsessions --nice-ratio 0        # as fast as it goes (quiet hours)
+  django-session-bridge clearsessions --nice-ratio 3 --log-slow 100   # gentler; show slow statements
   # crontab: every night at 03:17, output mailed only on failure
   17 3 * * * cd /srv/app && DATABASE_URL=... npx django-session-bridge clearsessions --quiet >/dev/null
 `;
@@ -96,6 +115,14 @@ function parseWhole(name: string, raw: string | undefined, fallback: number, min
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`, USAGE_EXIT);
+  }
+  return Number(raw);
+}
+
+function parseDecimal(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new CliError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`, USAGE_EXIT);
   }
   return Number(raw);
 }
@@ -134,15 +161,29 @@ function preflightError(db: Database, err: unknown): CliError {
   return new CliError(isConnectFailure(err) ? `cannot connect to the database ${db.redactedUrl}: ${reason}` : `${db.redactedUrl}: ${reason}`);
 }
 
-/** "1,000 of 3,334 expired sessions in 4.2 s: 238 rows/s, 2 batches …". */
-function describeRun(result: ClearExpiredResult, expected: number, batchSize: number): string {
+const KIND_NAMES: Record<StatementKind, string> = { select: 'SELECT', begin: 'BEGIN', delete: 'DELETE', commit: 'COMMIT' };
+
+/**
+ * "1,000 of 3,334 expired sessions in 4.2 s: 238 rows/s, 2 batches of up to 500 rows (strategy sweep),
+ * statements p99 3 ms, longest 12 ms (a DELETE; DELETE to COMMIT 14 ms), 2.1 s of it resting".
+ */
+function describeRun(result: ClearExpiredResult, expected: number, batchSize: number, chunkTimeMs: number): string {
   const seconds = result.elapsedMs / 1000;
   const rate = seconds > 0 ? result.deleted / seconds : result.deleted;
   const count = result.deleted === expected ? formatCount(expected) : `${formatCount(result.deleted)} of ${formatCount(expected)}`;
+  const shrunk =
+    result.smallestBatchSize < batchSize ? `; down to ${formatCount(result.smallestBatchSize)} rows to keep batches near ${chunkTimeMs} ms` : '';
+  const kinds = Object.entries(result.longestByKind) as [StatementKind, number][];
+  const slowest = kinds.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const longest =
+    result.statements === 0
+      ? ''
+      : `, statements p99 ${Math.round(result.p99StatementMs)} ms, longest ${Math.round(result.longestStatementMs)} ms ` +
+        `(a ${KIND_NAMES[slowest[0]]}; DELETE to COMMIT ${Math.round(result.longestTransactionMs)} ms at most)`;
+  const rest = result.restMs >= 1 ? `, ${formatDuration(result.restMs)} of it resting` : '';
   return (
     `${count} expired sessions in ${formatDuration(result.elapsedMs)}: ${formatCount(rate)} rows/s, ` +
-    `${formatCount(result.batches)} batches of up to ${formatCount(batchSize)} rows (strategy ${result.strategy}), ` +
-    `statements p99 ${Math.round(result.p99StatementMs)} ms, longest ${Math.round(result.longestStatementMs)} ms`
+    `${formatCount(result.batches)} batches of up to ${formatCount(batchSize)} rows (strategy ${result.strategy}${shrunk})${longest}${rest}`
   );
 }
 
@@ -172,10 +213,13 @@ function trapSignals(controller: AbortController): { received(): 'SIGINT' | 'SIG
 export async function run(argv: string[], env: Environment = process.env): Promise<number> {
   const values = parseOptions(argv, {
     'batch-size': { type: 'string' },
+    'chunk-time': { type: 'string' },
+    'nice-ratio': { type: 'string' },
     strategy: { type: 'string' },
     'dry-run': { type: 'boolean' },
     pause: { type: 'string' },
     'expired-before': { type: 'string' },
+    'log-slow': { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -185,7 +229,10 @@ export async function run(argv: string[], env: Environment = process.env): Promi
   }
   quietDriverWarnings(env);
   const batchSize = parseWhole('batch-size', values['batch-size'], DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
+  const chunkTimeMs = parseWhole('chunk-time', values['chunk-time'], DEFAULT_CHUNK_TIME_MS, 0, 600_000);
+  const niceRatio = parseDecimal('nice-ratio', values['nice-ratio'], DEFAULT_NICE_RATIO, 0, 1000);
   const pauseMs = parseWhole('pause', values.pause, 0, 0, 600_000);
+  const logSlowMs = values['log-slow'] === undefined ? null : parseWhole('log-slow', values['log-slow'], 0, 0, 600_000);
   const strategyOption = parseStrategy(values.strategy);
   const settings = loadClearSettings(env);
 
@@ -229,7 +276,7 @@ export async function run(argv: string[], env: Environment = process.env): Promi
     if (values['dry-run']) {
       process.stdout.write(
         `Dry run: ${formatCount(expected)} expired sessions (${cutoff}) in ${cleaner.tableName} of ${db.redactedUrl}; ` +
-          `a run would delete them with strategy ${strategy}, ${formatCount(batchSize)} rows per statement. Nothing was deleted.\n`,
+          `a run would delete them with strategy ${strategy}, up to ${formatCount(batchSize)} rows per statement. Nothing was deleted.\n`,
       );
       return 0;
     }
@@ -246,23 +293,34 @@ export async function run(argv: string[], env: Environment = process.env): Promi
       label: 'clearsessions: ',
       ...(values.quiet ? { mode: 'none' as const } : {}),
     });
+    // A slow statement's line clears the progress bar first (the next update redraws it).
+    const clearBar = !values.quiet && process.stderr.isTTY ? '\r\x1b[K' : '';
     let result: ClearExpiredResult;
     try {
       result = await cleaner.clear({
         before,
         batchSize,
+        chunkTimeMs,
+        niceRatio,
         strategy,
         pauseMs,
         signal: controller.signal,
         expiredCount: expected,
         onBatch: (p) => progress.update(p.deleted),
+        ...(logSlowMs === null
+          ? {}
+          : {
+              onStatement: (kind: StatementKind, ms: number) => {
+                if (ms >= logSlowMs) process.stderr.write(`${clearBar}slow statement: ${KIND_NAMES[kind]} took ${Math.round(ms)} ms\n`);
+              },
+            }),
       });
     } catch (err) {
       progress.finish();
       if (!(err instanceof ClearExpiredError)) throw err;
       const what = err.connectionLost ? `lost the connection to ${db.redactedUrl}` : `database error on ${db.redactedUrl}`;
       throw new CliError(
-        `${what} after deleting ${describeRun(err.progress, expected, batchSize)}: ${err.message}. ` +
+        `${what} after deleting ${describeRun(err.progress, expected, batchSize, chunkTimeMs)}: ${err.message}. ` +
           'Finished batches are committed; run clearsessions again to carry on.',
       );
     } finally {
@@ -273,12 +331,12 @@ export async function run(argv: string[], env: Environment = process.env): Promi
     const signal = signals.received();
     if (!result.completed) {
       process.stderr.write(
-        `clearsessions stopped by ${signal ?? 'request'} after deleting ${describeRun(result, expected, batchSize)}. ` +
+        `clearsessions stopped by ${signal ?? 'request'} after deleting ${describeRun(result, expected, batchSize, chunkTimeMs)}. ` +
           'The rest are still there; run clearsessions again to carry on.\n',
       );
       return signal === null ? 1 : SIGNAL_EXIT[signal];
     }
-    process.stdout.write(`Deleted ${describeRun(result, expected, batchSize)}; ${cutoff}.\n`);
+    process.stdout.write(`Deleted ${describeRun(result, expected, batchSize, chunkTimeMs)}; ${cutoff}.\n`);
     return 0;
   } finally {
     await db.close();
