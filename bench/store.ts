@@ -41,7 +41,9 @@ import type { PyValue } from '../src/pyjson/types.ts';
 import { createSessionStoreFactory, type DatabaseSessionSettings } from '../src/sessions/backends/db.ts';
 import { SessionCodec } from '../src/sessions/codec.ts';
 import { startStoreOracle, type DjangoSeries, type StoreOracle } from '../test/support/store-oracle.ts';
-import { createScratchDatabase, mariadbServerUrl } from './lib/mariadb-scratch.ts';
+import { cleanUpOnSignals, runCleanup } from './lib/cleanup.ts';
+import { mariadbServerUrl } from './lib/mariadb-scratch.ts';
+import { scratchDatabase } from './lib/scratch-stores.ts';
 
 const ROUNDS = Number(process.env.DSB_BENCH_ROUNDS ?? 5);
 const ROUND_SECONDS = Number(process.env.DSB_BENCH_SECONDS ?? 1.5);
@@ -143,8 +145,7 @@ function summarize(iterations: number, rounds: Timing[]): Result {
 // ---- Main -------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const scratch = await createScratchDatabase(mariadbServerUrl('bench:store'));
-  const { url } = scratch;
+  const url = await scratchDatabase(mariadbServerUrl('bench:store'), 'dsb_bench');
 
   let db: Database | undefined;
   let django: StoreOracle | undefined;
@@ -340,8 +341,13 @@ async function main(): Promise<void> {
     await django?.close();
     await bareRef?.end();
     await db?.close();
-    await scratch.drop();
   }
 }
 
-await main();
+// The scratch database is dropped at the end, on an error and on Ctrl-C too.
+cleanUpOnSignals();
+try {
+  await main();
+} finally {
+  await runCleanup();
+}
