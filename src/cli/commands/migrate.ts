@@ -55,7 +55,8 @@ export async function run(argv: string[], env: Environment = process.env): Promi
 
   let db;
   try {
-    db = openDatabase(url, settings, { max: 1 });
+    // A migration may rewrite a large table: no client-side statement bound (that bound is for web requests).
+    db = openDatabase(url, settings, { max: 1, queryTimeoutMillis: 0 });
   } catch (err) {
     if (err instanceof DatabaseConfigError) throw new CliError(err.message, 2);
     throw err;
