@@ -10,8 +10,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { JsonLinesOracle, type Outcome, type PythonError } from './json-lines-oracle.ts';
 
 export type DjangoSeries = '3.2' | '4.2' | '5.2';
 export const DJANGO_SERIES: readonly DjangoSeries[] = ['3.2', '4.2', '5.2'];
@@ -38,6 +38,27 @@ function isSetUp(series: DjangoSeries): boolean {
 /** The Django series that are set up on this machine (see scripts/setup-django.sh). */
 export function availableDjangoVersions(): DjangoSeries[] {
   return DJANGO_SERIES.filter(isSetUp);
+}
+
+/**
+ * `/usr/bin/python3 -u script ...args` with `series`' Django on its path and `env` on top of ours,
+ * pipes for all three streams (the JSON-lines oracles talk over stdin/stdout).
+ */
+export function spawnDjangoPython(
+  series: DjangoSeries,
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+  args: readonly string[] = [],
+): ChildProcessWithoutNullStreams {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: series === '3.2' ? '' : djangoSitePackages(series),
+    PYTHONIOENCODING: 'utf-8',
+    ...env,
+  };
+  // A stray PYTHONHOME (e.g. from pyenv) would point Debian's interpreter at the wrong stdlib.
+  delete childEnv.PYTHONHOME;
+  return spawn(SYSTEM_PYTHON, ['-u', script, ...args], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 export class DjangoOracleError extends Error {
@@ -159,117 +180,24 @@ export type OracleCommand = keyof Commands;
 export type ParamsOf<C extends OracleCommand> = Commands[C][0];
 export type ResultOf<C extends OracleCommand> = Commands[C][1];
 
-/** A Python exception raised by Django, by type name (`BadSignature`, `SignatureExpired`, …). */
-export interface PythonError {
-  type: string;
-  message: string;
-}
-export type Outcome<T> = { ok: true; result: T } | { ok: false; error: PythonError };
-
-type WireResponse = { id: number | null } & Outcome<unknown>;
-
-interface Pending {
-  resolve: (r: WireResponse) => void;
-  reject: (e: Error) => void;
-}
+export type { Outcome, PythonError };
 
 // --- The client ----------------------------------------------------------------------------------
 
-export class DjangoOracle {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private stderrTail = '';
-  private exited: Error | undefined;
+export class DjangoOracle extends JsonLinesOracle<Commands> {
   /** Django version and Python version of this process. Filled in by startDjangoOracle(). */
   info!: VersionInfo;
 
   /** Use startDjangoOracle(). */
   constructor(
     readonly series: DjangoSeries,
-    private readonly child: ChildProcessWithoutNullStreams,
+    child: ChildProcessWithoutNullStreams,
   ) {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
+    super(child, {
+      label: 'oracle',
+      owner: `Django ${series}`,
+      error: (message, pythonType) => new DjangoOracleError(message, series, pythonType),
     });
-    createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
-    child.on('error', (err) => this.fail(new DjangoOracleError(`oracle process error: ${err.message}`, series)));
-    child.on('exit', (code, signal) =>
-      this.fail(
-        new DjangoOracleError(
-          `oracle process exited (code ${code}, signal ${signal})${this.stderrTail ? `: ${this.stderrTail}` : ''}`,
-          series,
-        ),
-      ),
-    );
-  }
-
-  private onLine(line: string): void {
-    let msg: WireResponse;
-    try {
-      msg = JSON.parse(line) as WireResponse;
-    } catch {
-      this.fail(new DjangoOracleError(`oracle wrote a non-JSON line: ${line.slice(0, 200)}`, this.series));
-      return;
-    }
-    const waiter = msg.id === null ? undefined : this.pending.get(msg.id);
-    if (!waiter) {
-      this.fail(new DjangoOracleError(`oracle answered an unknown request: ${line.slice(0, 200)}`, this.series));
-      return;
-    }
-    this.pending.delete(msg.id as number);
-    waiter.resolve(msg);
-  }
-
-  private fail(err: Error): void {
-    this.exited ??= err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-  }
-
-  private send(request: Record<string, unknown>): Promise<WireResponse> {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise<WireResponse>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.child.stdin.write(JSON.stringify({ ...request, id }) + '\n');
-    });
-  }
-
-  /** Run one command; a Python exception becomes `{ ok: false, error }`. */
-  async try<C extends OracleCommand>(cmd: C, params: ParamsOf<C>): Promise<Outcome<ResultOf<C>>> {
-    const { id: _id, ...outcome } = await this.send({ ...params, cmd });
-    return outcome as Outcome<ResultOf<C>>;
-  }
-
-  /** Run one command; a Python exception rejects with DjangoOracleError. */
-  async call<C extends OracleCommand>(cmd: C, params: ParamsOf<C>): Promise<ResultOf<C>> {
-    return this.unwrap(cmd, await this.try(cmd, params));
-  }
-
-  /** Run the same command for many parameter sets in one round trip. */
-  async tryMany<C extends OracleCommand>(cmd: C, paramsList: readonly ParamsOf<C>[]): Promise<Outcome<ResultOf<C>>[]> {
-    const resp = await this.send({ cmd: 'batch', requests: paramsList.map((p) => ({ ...p, cmd })) });
-    const outcomes = this.unwrap('batch', resp as Outcome<unknown>) as Outcome<ResultOf<C>>[];
-    if (outcomes.length !== paramsList.length) {
-      throw new DjangoOracleError(`batch answered ${outcomes.length} of ${paramsList.length}`, this.series);
-    }
-    return outcomes;
-  }
-
-  /** Like tryMany, but rejects on the first Python exception. */
-  async callMany<C extends OracleCommand>(cmd: C, paramsList: readonly ParamsOf<C>[]): Promise<ResultOf<C>[]> {
-    const outcomes = await this.tryMany(cmd, paramsList);
-    return outcomes.map((o, i) => this.unwrap(`${cmd} #${i}`, o));
-  }
-
-  private unwrap<T>(what: string, outcome: Outcome<T>): T {
-    if (outcome.ok) return outcome.result;
-    throw new DjangoOracleError(
-      `Django ${this.series} ${what}: ${outcome.error.type}: ${outcome.error.message}`,
-      this.series,
-      outcome.error.type,
-    );
   }
 
   // Typed shorthands for the common commands.
@@ -299,17 +227,6 @@ export class DjangoOracle {
     const rows = await this.call('random_sessions', { seed, n });
     return rows.map((r) => r.json);
   }
-
-  /** End the process (closes stdin; the oracle exits at EOF). */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.exited ??= new DjangoOracleError('oracle closed', this.series);
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await done;
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -318,21 +235,13 @@ export class DjangoOracle {
  */
 export async function startDjangoOracle(series: DjangoSeries): Promise<DjangoOracle> {
   if (!isSetUp(series)) throw new DjangoNotSetUpError(series);
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: series === '3.2' ? '' : djangoSitePackages(series) };
-  // A stray PYTHONHOME (e.g. from pyenv) would point Debian's interpreter at the wrong stdlib.
-  delete env.PYTHONHOME;
-  env.PYTHONIOENCODING = 'utf-8';
-  const child = spawn(SYSTEM_PYTHON, ['-u', ORACLE_SCRIPT], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const oracle = new DjangoOracle(series, child);
-  try {
-    oracle.info = await oracle.version();
-  } catch (err) {
-    await oracle.close();
-    throw err;
-  }
-  if (!oracle.info.django.startsWith(`${series}.`)) {
-    await oracle.close();
-    throw new DjangoOracleError(`asked for Django ${series}, the oracle runs ${oracle.info.django}`, series);
-  }
+  const oracle = new DjangoOracle(series, spawnDjangoPython(series, ORACLE_SCRIPT));
+  oracle.info = await oracle.closeOnFailure(async () => {
+    const info = await oracle.version();
+    if (!info.django.startsWith(`${series}.`)) {
+      throw new DjangoOracleError(`asked for Django ${series}, the oracle runs ${info.django}`, series);
+    }
+    return info;
+  });
   return oracle;
 }

@@ -13,19 +13,11 @@
  *   const state = await django.load({ sessionKey: key });   // state.json === '{"a":1.0,"_session_expiry":300}'
  *   await django.close();
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  availableDjangoVersions,
-  DjangoNotSetUpError,
-  djangoSitePackages,
-  SYSTEM_PYTHON,
-  type DjangoSeries,
-  type Outcome,
-  type PythonError,
-} from './django-oracle.ts';
+import { availableDjangoVersions, DjangoNotSetUpError, spawnDjangoPython, type DjangoSeries } from './django-oracle.ts';
+import { JsonLinesOracle, type Outcome, type PythonError } from './json-lines-oracle.ts';
 
 export type { DjangoSeries, Outcome, PythonError };
 
@@ -128,105 +120,22 @@ export type StoreCommand = keyof Commands;
 export type StoreParams<C extends StoreCommand> = Commands[C][0];
 export type StoreResult<C extends StoreCommand> = Commands[C][1];
 
-type WireResponse = { id: number | null } & Outcome<unknown>;
-
 // --- The client ----------------------------------------------------------------------------------
 
-export class StoreOracle {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: WireResponse) => void; reject: (e: Error) => void }>();
-  private stderrTail = '';
-  private exited: Error | undefined;
+export class StoreOracle extends JsonLinesOracle<Commands> {
   /** Filled in by startStoreOracle(). */
   info!: StoreOracleInfo;
 
   /** Use startStoreOracle(). */
   constructor(
     readonly series: DjangoSeries,
-    private readonly child: ChildProcessWithoutNullStreams,
+    child: ChildProcessWithoutNullStreams,
   ) {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
+    super(child, {
+      label: 'store oracle',
+      owner: `Django ${series}`,
+      error: (message, pythonType) => new StoreOracleError(message, series, pythonType),
     });
-    createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
-    child.on('error', (err) => this.fail(new StoreOracleError(`store oracle process error: ${err.message}`, series)));
-    child.on('exit', (code, signal) =>
-      this.fail(
-        new StoreOracleError(
-          `store oracle exited (code ${code}, signal ${signal})${this.stderrTail ? `: ${this.stderrTail}` : ''}`,
-          series,
-        ),
-      ),
-    );
-  }
-
-  private onLine(line: string): void {
-    let msg: WireResponse;
-    try {
-      msg = JSON.parse(line) as WireResponse;
-    } catch {
-      this.fail(new StoreOracleError(`store oracle wrote a non-JSON line: ${line.slice(0, 200)}`, this.series));
-      return;
-    }
-    const waiter = msg.id === null ? undefined : this.pending.get(msg.id);
-    if (!waiter) {
-      this.fail(new StoreOracleError(`store oracle answered an unknown request: ${line.slice(0, 200)}`, this.series));
-      return;
-    }
-    this.pending.delete(msg.id as number);
-    waiter.resolve(msg);
-  }
-
-  private fail(err: Error): void {
-    this.exited ??= err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-  }
-
-  private send(request: Record<string, unknown>): Promise<WireResponse> {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise<WireResponse>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.child.stdin.write(JSON.stringify({ ...request, id }) + '\n');
-    });
-  }
-
-  /** Run one command; a Python exception becomes `{ ok: false, error }`. */
-  async try<C extends StoreCommand>(cmd: C, params: StoreParams<C>): Promise<Outcome<StoreResult<C>>> {
-    const { id: _id, ...outcome } = await this.send({ ...params, cmd });
-    return outcome as Outcome<StoreResult<C>>;
-  }
-
-  /** Run one command; a Python exception rejects with StoreOracleError. */
-  async call<C extends StoreCommand>(cmd: C, params: StoreParams<C>): Promise<StoreResult<C>> {
-    return this.unwrap(cmd, await this.try(cmd, params));
-  }
-
-  /** The same command for many parameter sets, in one round trip. */
-  async tryMany<C extends StoreCommand>(cmd: C, paramsList: readonly StoreParams<C>[]): Promise<Outcome<StoreResult<C>>[]> {
-    const resp = await this.send({ cmd: 'batch', requests: paramsList.map((p) => ({ ...p, cmd })) });
-    const outcomes = this.unwrap('batch', resp as Outcome<unknown>) as Outcome<StoreResult<C>>[];
-    if (outcomes.length !== paramsList.length) {
-      throw new StoreOracleError(`batch answered ${outcomes.length} of ${paramsList.length}`, this.series);
-    }
-    return outcomes;
-  }
-
-  /** Like tryMany, but rejects on the first Python exception. */
-  async callMany<C extends StoreCommand>(cmd: C, paramsList: readonly StoreParams<C>[]): Promise<StoreResult<C>[]> {
-    const outcomes = await this.tryMany(cmd, paramsList);
-    return outcomes.map((o, i) => this.unwrap(`${cmd} #${i}`, o));
-  }
-
-  private unwrap<T>(what: string, outcome: Outcome<T>): T {
-    if (outcome.ok) return outcome.result;
-    throw new StoreOracleError(
-      `Django ${this.series} ${what}: ${outcome.error.type}: ${outcome.error.message}`,
-      this.series,
-      outcome.error.type,
-    );
   }
 
   // Typed shorthands.
@@ -272,17 +181,6 @@ export class StoreOracle {
   keys(): Promise<string[]> {
     return this.call('keys', {});
   }
-
-  /** End the process (closes stdin; the oracle exits at EOF). */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.exited ??= new StoreOracleError('store oracle closed', this.series);
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await done;
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -293,10 +191,7 @@ export class StoreOracle {
 export async function startStoreOracle(options: StoreOracleOptions): Promise<StoreOracle> {
   const { series } = options;
   if (!availableDjangoVersions().includes(series)) throw new DjangoNotSetUpError(series);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PYTHONPATH: series === '3.2' ? '' : djangoSitePackages(series),
-    PYTHONIOENCODING: 'utf-8',
+  const child = spawnDjangoPython(series, ORACLE_SCRIPT, {
     DATABASE_URL: options.databaseUrl,
     USE_TZ: options.useTz ? 'True' : 'False',
     TIME_ZONE: options.timeZone,
@@ -306,21 +201,15 @@ export async function startStoreOracle(options: StoreOracleOptions): Promise<Sto
     SESSION_COOKIE_AGE: String(options.sessionCookieAge ?? 1_209_600),
     SESSION_EXPIRE_AT_BROWSER_CLOSE: options.expireAtBrowserClose ? 'True' : 'False',
     DJANGO_VERSION: series,
-  };
-  // A stray PYTHONHOME (e.g. from pyenv) would point Debian's interpreter at the wrong stdlib.
-  delete env.PYTHONHOME;
-  const child = spawn(SYSTEM_PYTHON, ['-u', ORACLE_SCRIPT], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  });
   const oracle = new StoreOracle(series, child);
-  try {
-    oracle.info = await oracle.call('version', {});
-  } catch (err) {
-    await oracle.close();
-    throw err;
-  }
-  const { info } = oracle;
-  if (!info.django.startsWith(`${series}.`) || info.useTz !== options.useTz || info.timeZone !== options.timeZone) {
-    await oracle.close();
-    throw new StoreOracleError(`asked for Django ${series} (USE_TZ=${options.useTz}, ${options.timeZone}), got ${JSON.stringify(info)}`, series);
-  }
+  oracle.info = await oracle.closeOnFailure(async () => {
+    const info = await oracle.call('version', {});
+    if (!info.django.startsWith(`${series}.`) || info.useTz !== options.useTz || info.timeZone !== options.timeZone) {
+      const wanted = `Django ${series} (USE_TZ=${options.useTz}, ${options.timeZone})`;
+      throw new StoreOracleError(`asked for ${wanted}, got ${JSON.stringify(info)}`, series);
+    }
+    return info;
+  });
   return oracle;
 }
