@@ -11,9 +11,7 @@
  * Every series must be set up (scripts/setup-django.sh) and REDIS_URL set; nothing is skipped.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -27,7 +25,14 @@ import { createSessionEngine, type SessionEngine } from '../../src/sessions/back
 import { pickleDumps } from '../../src/sessions/backends/pickle.ts';
 import { DJANGO_REDIS_BACKEND, DJANGO_REDIS_CACHE_BACKEND, type CacheBackend } from '../../src/sessions/backends/redis-cache.ts';
 import { UpdateError } from '../../src/sessions/errors.ts';
-import { availableDjangoVersions, DjangoNotSetUpError, djangoSitePackages, SYSTEM_PYTHON, type DjangoSeries } from '../support/django-oracle.ts';
+import {
+  availableDjangoVersions,
+  DjangoNotSetUpError,
+  DjangoOracleError,
+  spawnDjangoPython,
+  type DjangoSeries,
+} from '../support/django-oracle.ts';
+import { JsonLinesOracle } from '../support/json-lines-oracle.ts';
 import { freshDatabase, type FreshDatabase } from '../support/databases.ts';
 
 const SECRET_KEY = 'engines-interop-secret-key-not-for-production';
@@ -47,66 +52,41 @@ interface LoadResult {
   accessed: boolean;
 }
 
-type Outcome<T> = { ok: true; result: T } | { ok: false; error: { type: string; message: string } };
+interface EngineTarget {
+  engine: Engine;
+  sessionKey: string | null;
+}
+
+/** engines_oracle.py's commands used here: name -> [params, result]. */
+interface EnginesCommands {
+  version: [Record<string, never>, { django: string; python: string; cacheBackend: string }];
+  create: [{ engine: Engine; data?: string; expiry?: number; timestamp?: number }, string];
+  load: [EngineTarget, LoadResult];
+  set: [EngineTarget & { items: string }, string | null];
+  save: [EngineTarget & { mustCreate?: boolean }, string | null];
+  cycle_key: [EngineTarget, string];
+  flush: [EngineTarget, string | null];
+  exists: [EngineTarget, boolean];
+  cache_key: [EngineTarget, string];
+  /** value: base64 of the raw entry, null when there is none. */
+  redis_get: [{ key: string }, { value: string | null; pttl: number }];
+  redis_set: [{ key: string; value: string; px?: number }, null];
+}
 
 /** A long-lived engines_oracle.py process (one Django series, one cache configuration). */
-class EnginesOracle {
-  private nextId = 1;
-  private readonly pending = new Map<number, (o: Outcome<unknown>) => void>();
-  private stderr = '';
-  private exited: Error | null = null;
-
-  constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (c: string) => (this.stderr = (this.stderr + c).slice(-4000)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const msg = JSON.parse(line) as Outcome<unknown> & { id: number };
-      this.pending.get(msg.id)?.(msg);
-      this.pending.delete(msg.id);
-    });
-    child.on('exit', (code) => {
-      this.exited = new Error(`engines_oracle exited (${code}): ${this.stderr}`);
-      for (const resolve of this.pending.values()) resolve({ ok: false, error: { type: 'Exited', message: this.exited.message } });
-      this.pending.clear();
-    });
-  }
-
-  try<T>(cmd: string, params: Record<string, unknown> = {}): Promise<Outcome<T>> {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve as (o: Outcome<unknown>) => void);
-      this.child.stdin.write(JSON.stringify({ ...params, cmd, id }) + '\n');
-    });
-  }
-
-  async call<T>(cmd: string, params: Record<string, unknown> = {}): Promise<T> {
-    const o = await this.try<T>(cmd, params);
-    if (!o.ok) throw new Error(`Django ${cmd}: ${o.error.type}: ${o.error.message}`);
-    return o.result;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
-    await done;
-  }
-}
+type EnginesOracle = JsonLinesOracle<EnginesCommands>;
 
 async function startOracle(series: DjangoSeries, env: Record<string, string>): Promise<EnginesOracle> {
   if (!availableDjangoVersions().includes(series)) throw new DjangoNotSetUpError(series);
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...env,
-    PYTHONPATH: series === '3.2' ? '' : djangoSitePackages(series),
-    PYTHONIOENCODING: 'utf-8',
-    DJANGO_VERSION: series,
-  };
-  delete childEnv.PYTHONHOME;
-  const oracle = new EnginesOracle(spawn(SYSTEM_PYTHON, ['-u', ORACLE], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] }));
-  const info = await oracle.call<{ django: string }>('version');
-  assert.ok(info.django.startsWith(`${series}.`), `asked for ${series}, got ${info.django}`);
+  const oracle: EnginesOracle = new JsonLinesOracle(spawnDjangoPython(series, ORACLE, { ...env, DJANGO_VERSION: series }), {
+    label: 'engines oracle',
+    owner: `Django ${series}`,
+    error: (message, pythonType) => new DjangoOracleError(message, series, pythonType),
+  });
+  await oracle.closeOnFailure(async () => {
+    const info = await oracle.call('version', {});
+    assert.ok(info.django.startsWith(`${series}.`), `asked for ${series}, got ${info.django}`);
+  });
   return oracle;
 }
 
@@ -207,11 +187,11 @@ for (const variant of VARIANTS) {
         });
 
         it('Django logs in; we read it, change it; Django sees the change; the entry is the same bytes', async () => {
-          const key = await django.call<string>('create', { engine, data: LOGIN_JSON, expiry: 3600 });
-          const raw = await django.call<{ value: string; pttl: number }>('redis_get', { key: redisKey(engine, key) });
+          const key = await django.call('create', { engine, data: LOGIN_JSON, expiry: 3600 });
+          const raw = await django.call('redis_get', { key: redisKey(engine, key) });
           const mine = await jsonOf(engine, key);
           assert.equal(mine.key, key);
-          const theirs = await django.call<LoadResult>('load', { engine, sessionKey: key });
+          const theirs = await django.call('load', { engine, sessionKey: key });
           assert.equal(mine.json, theirs.json);
           // Re-pickled by us, the entry is byte for byte what Django's backend wrote.
           const store = ours(engine)(key);
@@ -220,7 +200,7 @@ for (const variant of VARIANTS) {
           assert.equal(pickleDumps(data, protocol).toString('base64'), raw.value);
           await store.set('cart', [3]);
           await store.save();
-          const after = await django.call<LoadResult>('load', { engine, sessionKey: key });
+          const after = await django.call('load', { engine, sessionKey: key });
           assert.equal(after.sessionKey, key);
           assert.deepEqual((pyLoads(after.json) as Record<string, PyValue>).cart, [3]);
           assert.equal(after.json, (await jsonOf(engine, key)).json);
@@ -232,29 +212,29 @@ for (const variant of VARIANTS) {
           await store.setExpiry(3600);
           await store.save();
           const key = store.sessionKey as string;
-          const theirs = await django.call<LoadResult>('load', { engine, sessionKey: key });
+          const theirs = await django.call('load', { engine, sessionKey: key });
           assert.equal(theirs.sessionKey, key);
           assert.equal(theirs.json, (await jsonOf(engine, key)).json);
           assert.equal(await django.call('set', { engine, sessionKey: key, items: '{"seen_by":"django","n":1.0}' }), key);
           const mine = await ours(engine)(key).items();
           assert.deepEqual(mine.slice(-2).map(([k]) => k), ['seen_by', 'n']);
-          assert.equal(pyDumps(new Map(mine)), (await django.call<LoadResult>('load', { engine, sessionKey: key })).json);
+          assert.equal(pyDumps(new Map(mine)), (await django.call('load', { engine, sessionKey: key })).json);
         });
 
         it('same expiry rules: the entry’s TTL agrees whoever wrote it', async () => {
-          const theirsKey = await django.call<string>('create', { engine, data: '{"a":1}', expiry: 300 });
+          const theirsKey = await django.call('create', { engine, data: '{"a":1}', expiry: 300 });
           const store = ours(engine)(null);
           await store.set('a', 1);
           await store.setExpiry(300);
           await store.save();
-          const theirs = await django.call<{ pttl: number }>('redis_get', { key: redisKey(engine, theirsKey) });
+          const theirs = await django.call('redis_get', { key: redisKey(engine, theirsKey) });
           const mine = await redis.pttl(redisKey(engine, store.sessionKey as string));
           assert.ok(Math.abs(theirs.pttl - mine) < 1500, `${theirs.pttl} vs ${mine}`);
           assert.ok(mine > 298_000 && mine <= 300_000);
         });
 
         it('Django logs out: our copy is gone, and a late save of ours does not bring it back', async () => {
-          const key = await django.call<string>('create', { engine, data: LOGIN_JSON });
+          const key = await django.call('create', { engine, data: LOGIN_JSON });
           const late = ours(engine)(key);
           assert.equal(await late.get('_auth_user_id'), '42');
           assert.equal(await django.call('flush', { engine, sessionKey: key }), null);
@@ -263,7 +243,7 @@ for (const variant of VARIANTS) {
           assert.equal(fresh2.sessionKey, null);
           await late.set('cart', [9]);
           await assert.rejects(late.save(), UpdateError);
-          const theirs = await django.call<LoadResult>('load', { engine, sessionKey: key });
+          const theirs = await django.call('load', { engine, sessionKey: key });
           assert.deepEqual([theirs.sessionKey, theirs.json], [null, '{}']);
         });
 
@@ -273,7 +253,7 @@ for (const variant of VARIANTS) {
           await store.save();
           const key = store.sessionKey as string;
           await ours(engine)(key).flush();
-          const theirs = await django.call<LoadResult>('load', { engine, sessionKey: key });
+          const theirs = await django.call('load', { engine, sessionKey: key });
           assert.deepEqual([theirs.sessionKey, theirs.json], [null, '{}']);
           const late = await django.try('save', { engine, sessionKey: key });
           assert.ok(!late.ok && late.error.type === 'UpdateError', JSON.stringify(late));
@@ -281,22 +261,22 @@ for (const variant of VARIANTS) {
         });
 
         it('cycle_key on either side moves the data; the old key is gone for both', async () => {
-          const key = await django.call<string>('create', { engine, data: '{"a":"b"}' });
-          const cycled = await django.call<string>('cycle_key', { engine, sessionKey: key });
+          const key = await django.call('create', { engine, data: '{"a":"b"}' });
+          const cycled = await django.call('cycle_key', { engine, sessionKey: key });
           assert.notEqual(cycled, key);
           assert.equal((await jsonOf(engine, cycled)).json, '{"a":"b"}');
           assert.equal(await ours(engine)(null).exists(key), false);
           const store = ours(engine)(cycled);
           await store.cycleKey();
           await store.save();
-          const theirs = await django.call<LoadResult>('load', { engine, sessionKey: store.sessionKey });
+          const theirs = await django.call('load', { engine, sessionKey: store.sessionKey });
           assert.equal(theirs.json, '{"a":"b"}');
           assert.equal(await django.call('exists', { engine, sessionKey: cycled }), false);
         });
 
         if (engine === 'cached_db') {
           it('a miss on either side is filled from the row the other wrote, with the row’s remaining age', async () => {
-            const key = await django.call<string>('create', { engine, data: LOGIN_JSON, expiry: 600 });
+            const key = await django.call('create', { engine, data: LOGIN_JSON, expiry: 600 });
             await redis.del(redisKey(engine, key));
             assert.equal((await jsonOf(engine, key)).key, key); // read from Django's row
             const pttl = await redis.pttl(redisKey(engine, key));
@@ -305,13 +285,13 @@ for (const variant of VARIANTS) {
             await store.set('from', 'node');
             await store.save();
             await redis.del(redisKey(engine, store.sessionKey as string));
-            const theirs = await django.call<LoadResult>('load', { engine, sessionKey: store.sessionKey });
+            const theirs = await django.call('load', { engine, sessionKey: store.sessionKey });
             assert.equal(theirs.json, '{"from":"node"}');
             assert.ok(await redis.exists(redisKey(engine, store.sessionKey as string)));
           });
 
           it('clear_expired on either side removes the rows the other wrote', async () => {
-            const key = await django.call<string>('create', { engine, data: '{"a":1}', expiry: -60 });
+            const key = await django.call('create', { engine, data: '{"a":1}', expiry: -60 });
             const store = ours(engine)(null);
             await store.setExpiry(-60);
             await store.save();
@@ -341,23 +321,23 @@ for (const variant of VARIANTS) {
         const ts = Math.floor(systemClock() / 1e6);
         const clock = (): number => ts * 1e6;
         const frozen = createSessionEngine(ours(engine).settings, null, { timezone: new DjangoTimezone(ours(engine).settings, clock) });
-        const theirs = await django.call<string>('create', { engine, data: LOGIN_JSON, timestamp: ts });
+        const theirs = await django.call('create', { engine, data: LOGIN_JSON, timestamp: ts });
         const mine = frozen(null);
         await mine.update(pyLoads(LOGIN_JSON) as Record<string, PyValue>);
         await mine.save();
         assert.equal(mine.sessionKey, theirs);
-        assert.equal((await jsonOf(engine, theirs)).json, (await django.call<LoadResult>('load', { engine, sessionKey: theirs })).json);
+        assert.equal((await jsonOf(engine, theirs)).json, (await django.call('load', { engine, sessionKey: theirs })).json);
         const changed = ours(engine)(theirs);
         await changed.set('cart', [7]);
         await changed.save();
-        const back = await django.call<LoadResult>('load', { engine, sessionKey: changed.sessionKey });
+        const back = await django.call('load', { engine, sessionKey: changed.sessionKey });
         assert.deepEqual((pyLoads(back.json) as Record<string, PyValue>).cart, [7]);
         assert.equal(back.modified, false);
       });
 
       it('expired (older than SESSION_COOKIE_AGE) and tampered cookies are refused by both, with a fresh cookie due', async () => {
         const old = Math.floor(systemClock() / 1e6) - 1_209_600 - 5;
-        const theirsOld = await django.call<string>('create', { engine, data: '{"a":1}', timestamp: old });
+        const theirsOld = await django.call('create', { engine, data: '{"a":1}', timestamp: old });
         const frozen = createSessionEngine(ours(engine).settings, null, {
           timezone: new DjangoTimezone(ours(engine).settings, () => old * 1e6),
         });
@@ -366,21 +346,21 @@ for (const variant of VARIANTS) {
         await mineOld.save();
         const byUs = ours(engine)(theirsOld);
         assert.deepEqual([await byUs.items(), byUs.modified], [[], true]);
-        const byDjango = await django.call<LoadResult>('load', { engine, sessionKey: mineOld.sessionKey });
+        const byDjango = await django.call('load', { engine, sessionKey: mineOld.sessionKey });
         assert.deepEqual([byDjango.json, byDjango.modified], ['{}', true]);
 
-        const good = await django.call<string>('create', { engine, data: '{"_auth_user_id":"1"}' });
+        const good = await django.call('create', { engine, data: '{"_auth_user_id":"1"}' });
         const tampered = good.replace(/:[^:]+$/, (sig) => sig.slice(0, -2) + (sig.endsWith('AA') ? 'BB' : 'AA'));
         assert.deepEqual(await ours(engine)(tampered).items(), []);
         const store = ours(engine)(null);
         await store.set('_auth_user_id', '1');
         await store.save();
         const forged = (store.sessionKey as string).replace(/^[^:]+/, Buffer.from('{"_auth_user_id":"2"}').toString('base64url'));
-        assert.equal((await django.call<LoadResult>('load', { engine, sessionKey: forged })).json, '{}');
+        assert.equal((await django.call('load', { engine, sessionKey: forged })).json, '{}');
       });
 
       it('flush on our side gives no key (the middleware then deletes the cookie), as Django', async () => {
-        const key = await django.call<string>('create', { engine, data: '{"a":1}' });
+        const key = await django.call('create', { engine, data: '{"a":1}' });
         const store = ours(engine)(key);
         await store.flush();
         assert.equal(store.sessionKey, null);
