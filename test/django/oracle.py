@@ -6,11 +6,8 @@ Run with Debian's interpreter; the Django version is whatever `import django` fi
 
     /usr/bin/python3 test/django/oracle.py
 
-Protocol: one JSON object per line on stdin, one JSON object per line on stdout, in order.
-  request:  {"id": <any>, "cmd": "<name>", ...params}
-  response: {"id": <same>, "ok": true, "result": ...}
-            {"id": <same>, "ok": false, "error": {"type": "<Python class name>", "message": "..."}}
-Session dicts and signed objects travel as *Python json text* (a string), so `1.0` vs `1`,
+Protocol: JSON lines, one request and one answer per line, in order (the loop is
+test/python/jsonlines_server.py's; it documents the framing, errors and "batch"). Session dicts and signed objects travel as *Python json text* (a string), so `1.0` vs `1`,
 integers beyond 2**53, NaN/Infinity and key order survive the trip. Output is ASCII JSON, so
 lone surrogates survive too.
 
@@ -27,9 +24,15 @@ import struct
 import sys
 import time
 import warnings
+from pathlib import Path
 
-import django
-from django.conf import settings
+# The shared JSON-lines loop lives in test/python (no Django in it, so importing it before
+# settings.configure() below is safe). Appended, so nothing there can shadow an installed module.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "python"))
+from jsonlines_server import dumps, serve  # noqa: E402
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 DEFAULT_SECRET_KEY = "django-oracle-default-secret-key"
 
@@ -127,9 +130,8 @@ def loads_text(text):
     return json.loads(text)
 
 
-def dumps_text(value):
-    # Exactly what Django's JSONSerializer produces (before the latin-1 encode).
-    return json.dumps(value, separators=(",", ":"))
+# Exactly what Django's JSONSerializer produces (before the latin-1 encode).
+dumps_text = dumps
 
 
 # --- Commands -----------------------------------------------------------------------------------
@@ -376,36 +378,5 @@ def random_session_unbounded(rng):
 
 # --- Main loop ------------------------------------------------------------------------------------
 
-def handle(req):
-    cmd = req.get("cmd")
-    if cmd == "batch":
-        return {"ok": True, "result": [handle(r) for r in req["requests"]]}
-    fn = COMMANDS.get(cmd)
-    try:
-        if fn is None:
-            raise KeyError("unknown command %r" % (cmd,))
-        return {"ok": True, "result": fn(req)}
-    except Exception as exc:  # reported to the client, which decides whether it is expected
-        return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
-
-
-def main():
-    out = sys.stdout
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-        except ValueError as exc:
-            resp = {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(exc)}}
-        else:
-            resp = handle(req)
-            resp["id"] = req.get("id")
-        # allow_nan is irrelevant (values travel as text); ensure_ascii keeps lone surrogates intact.
-        out.write(json.dumps(resp, separators=(",", ":")))
-        out.write("\n")
-        out.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(COMMANDS)

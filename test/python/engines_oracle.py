@@ -19,9 +19,7 @@ Two modes:
       USE_TZ, TIME_ZONE (default True, UTC)   DJANGO_VERSION (optional check)
       DEFAULT_HASHING_ALGORITHM (3.2 only, optional: sha1 signs signed_cookies with sha1)
 
-Protocol: one JSON object per line each way, answered in order.
-  request:  {"id": ..., "cmd": NAME, ...params}
-  response: {"id": ..., "ok": true, "result": ...} | {"id": ..., "ok": false, "error": {"type", "message"}}
+Protocol: JSON lines, answered in order (test/python/jsonlines_server.py: framing, errors, batch).
 Session dicts travel as Python json text (json.dumps(d, separators=(",", ":"))).
 
 Store commands take "engine": "cache" | "cached_db" | "signed_cookies" | "db" and act on a new
@@ -54,20 +52,17 @@ import contextlib
 import copyreg
 import datetime
 import decimal
-import importlib.util
 import json
 import os
 import pickle
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# Both live next to this script (test/python, sys.path[0]); neither imports Django.
+from jsonlines_server import dumps, serve
+from oracle_settings import apply_time_zone, database_from_url, env_flag, require_django_version
+
 PICKLE_ONLY = len(sys.argv) > 1 and sys.argv[1] == "pickle"
-
-
-def dumps(value):
-    return json.dumps(value, separators=(",", ":"))
 
 
 def b64(data):
@@ -162,25 +157,13 @@ COMMANDS = {"pickle_dumps": cmd_pickle_dumps, "pickle_loads": cmd_pickle_loads, 
 # --- Django --------------------------------------------------------------------------------------
 
 if not PICKLE_ONLY:
-    USE_TZ = os.environ.get("USE_TZ", "True") in ("True", "true", "1")
-    TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
-    os.environ["TZ"] = TIME_ZONE
-    time.tzset()
-
-    def load_database_from_url(url):
-        os.environ["DSB_DJANGO_DATABASE_URL"] = url
-        spec = importlib.util.spec_from_file_location("dsb_migrate_settings", HERE.parent / "django_migrate" / "settings.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.database_from_url(url)
+    USE_TZ = env_flag("USE_TZ", "True")
+    TIME_ZONE = apply_time_zone()
 
     import django  # noqa: E402
     from django.conf import settings  # noqa: E402
 
-    wanted = os.environ.get("DJANGO_VERSION")
-    if wanted and "%d.%d" % django.VERSION[:2] != wanted:
-        sys.stderr.write("engines_oracle: DJANGO_VERSION=%s but Django %s was imported\n" % (wanted, django.get_version()))
-        sys.exit(2)
+    require_django_version("engines_oracle")
 
     if os.environ.get("DEFAULT_HASHING_ALGORITHM"):
         import warnings
@@ -192,7 +175,7 @@ if not PICKLE_ONLY:
     settings.configure(
         SECRET_KEY=os.environ["SECRET_KEY"],
         INSTALLED_APPS=["django.contrib.sessions"],
-        DATABASES={"default": load_database_from_url(os.environ["DATABASE_URL"])} if os.environ.get("DATABASE_URL") else {},
+        DATABASES={"default": database_from_url(os.environ["DATABASE_URL"])} if os.environ.get("DATABASE_URL") else {},
         CACHES={
             "default": {
                 "BACKEND": CACHE_BACKEND,
@@ -312,38 +295,6 @@ if not PICKLE_ONLY:
             COMMANDS[_name[4:]] = _fn
 
 
-def handle(req):
-    cmd = req.get("cmd")
-    if cmd == "batch":
-        return {"ok": True, "result": [handle(r) for r in req["requests"]]}
-    fn = COMMANDS.get(cmd)
-    try:
-        if fn is None:
-            raise KeyError("unknown command %r" % (cmd,))
-        if PICKLE_ONLY:
-            return {"ok": True, "result": fn(req)}
-        with overridden(req):
-            return {"ok": True, "result": fn(req)}
-    except Exception as exc:  # reported to the client, which decides whether it was expected
-        return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
-
-
-def main():
-    out = sys.stdout
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-        except ValueError as exc:
-            resp = {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(exc)}}
-        else:
-            resp = handle(req)
-            resp["id"] = req.get("id")
-        out.write(dumps(resp))
-        out.write("\n")
-        out.flush()
-
-
 if __name__ == "__main__":
-    main()
+    # In pickle mode there are no settings to override per request.
+    serve(COMMANDS, around=None if PICKLE_ONLY else overridden)

@@ -22,10 +22,7 @@ Configuration comes from the environment, read once at start-up:
 
 The django_session table must already exist (our migrations create it exactly as Django does).
 
-Protocol: one JSON object per line each way, answered in order.
-  request:  {"id": ..., "cmd": NAME, ...params}
-  response: {"id": ..., "ok": true, "result": ...}
-            {"id": ..., "ok": false, "error": {"type": PYTHON CLASS NAME, "message": TEXT}}
+Protocol: JSON lines, answered in order (test/python/jsonlines_server.py: framing, errors, batch).
 Session dicts travel as Python json text (json.dumps(d, separators=(",", ":")), what Django's
 JSONSerializer writes before its latin-1 step), so ints/floats, big ints, NaN and key order are exact.
 
@@ -66,51 +63,34 @@ when the row was missing or expired), the data as json text, and each expiry acc
 isoformat(); get_expiry_age/get_expiry_date receive modification=datetime.fromisoformat(...) when
 the request gives one, so both sides compute with the same "now".
 """
-import importlib.util
 import json
 import os
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# Both live next to this script (test/python, sys.path[0]); neither imports Django.
+from jsonlines_server import dumps, error_of, serve
+from oracle_settings import apply_time_zone, database_from_url, env_flag, require_django_version
+
 DATABASE_URL = os.environ["DATABASE_URL"]
-USE_TZ = os.environ.get("USE_TZ", "True") in ("True", "true", "1")
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
-
-# What Django's settings-module loader does (django/conf/__init__.py, Settings.__init__).
-os.environ["TZ"] = TIME_ZONE
-time.tzset()
-
-
-def load_database_from_url():
-    """test/django_migrate/settings.py's URL parser, so both Python helpers read URLs one way.
-    That module reads DSB_DJANGO_DATABASE_URL at import, so it is imported with it set."""
-    os.environ["DSB_DJANGO_DATABASE_URL"] = DATABASE_URL
-    spec = importlib.util.spec_from_file_location("dsb_migrate_settings", HERE.parent / "django_migrate" / "settings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.database_from_url
-
+USE_TZ = env_flag("USE_TZ", "True")
+TIME_ZONE = apply_time_zone()
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-wanted = os.environ.get("DJANGO_VERSION")
-if wanted and "%d.%d" % django.VERSION[:2] != wanted:
-    sys.stderr.write("store_oracle: DJANGO_VERSION=%s but Django %s was imported\n" % (wanted, django.get_version()))
-    sys.exit(2)
+require_django_version("store_oracle")
 
 settings.configure(
     SECRET_KEY=os.environ["SECRET_KEY"],
     INSTALLED_APPS=["django.contrib.sessions"],
-    DATABASES={"default": load_database_from_url()(DATABASE_URL)},
+    DATABASES={"default": database_from_url(DATABASE_URL)},
     USE_TZ=USE_TZ,
     TIME_ZONE=TIME_ZONE,
     SESSION_ENGINE="django.contrib.sessions.backends.db",
     SESSION_COOKIE_AGE=int(os.environ.get("SESSION_COOKIE_AGE", "1209600")),
-    SESSION_EXPIRE_AT_BROWSER_CLOSE=os.environ.get("SESSION_EXPIRE_AT_BROWSER_CLOSE", "False") in ("True", "true", "1"),
+    SESSION_EXPIRE_AT_BROWSER_CLOSE=env_flag("SESSION_EXPIRE_AT_BROWSER_CLOSE", "False"),
     LOGGING_CONFIG=None,
 )
 django.setup()
@@ -123,15 +103,11 @@ handles = {}
 next_handle = [1]
 
 
-def dumps(value):
-    return json.dumps(value, separators=(",", ":"))
-
-
 def outcome(fn):
     try:
         return {"ok": fn()}
     except Exception as exc:  # the client compares failures with ours
-        return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+        return {"error": error_of(exc)}
 
 
 def store_of(req):
@@ -296,35 +272,5 @@ def cmd_bench_load(req):
 COMMANDS = {name[len("cmd_"):]: fn for name, fn in globals().items() if name.startswith("cmd_")}
 
 
-def handle(req):
-    cmd = req.get("cmd")
-    if cmd == "batch":
-        return {"ok": True, "result": [handle(r) for r in req["requests"]]}
-    fn = COMMANDS.get(cmd)
-    try:
-        if fn is None:
-            raise KeyError("unknown command %r" % (cmd,))
-        return {"ok": True, "result": fn(req)}
-    except Exception as exc:  # reported to the client, which decides whether it was expected
-        return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
-
-
-def main():
-    out = sys.stdout
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-        except ValueError as exc:
-            resp = {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(exc)}}
-        else:
-            resp = handle(req)
-            resp["id"] = req.get("id")
-        out.write(dumps(resp))
-        out.write("\n")
-        out.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(COMMANDS)
