@@ -37,6 +37,7 @@ import { BROWSER_COOKIE_LIMIT, SIGNED_COOKIES_SALT, SignedCookieSessionStore } f
 import { CreateError, KeyError, UpdateError } from '../../src/sessions/errors.ts';
 import { dumps as signingDumps } from '../../src/signing/dumps.ts';
 import { freshDatabase, testDatabases, type FreshDatabase, type TestDatabaseName } from '../support/databases.ts';
+import { TestClock } from '../support/test-clock.ts';
 
 const SECRET_KEY = 'engines-suite-secret-key-not-for-production';
 type Version = Settings['DJANGO_VERSION'];
@@ -68,20 +69,6 @@ function engineSettings(over: Partial<EngineSettings> & Pick<EngineSettings, 'SE
     CACHE_PICKLE_PROTOCOL: null,
     ...over,
   };
-}
-
-/** A clock that follows the real one until frozen; `offset` moves it (microseconds). */
-class TestClock {
-  frozen: number | null = null;
-  offset = 0;
-  readonly read = (): number => (this.frozen ?? systemClock()) + this.offset;
-  freeze(us: number = systemClock()): void {
-    this.frozen = us;
-  }
-  reset(): void {
-    this.frozen = null;
-    this.offset = 0;
-  }
 }
 
 /** The log records `run` produces; expected ones, so they are kept off stderr. */

@@ -9,7 +9,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import { runMigrations } from '../../migrations/index.ts';
 import { freshDatabase, testDatabases, type FreshDatabase, type TestDatabaseName } from '../support/databases.ts';
-import { DjangoTimezone, systemClock, Timedelta } from '../../src/db/datetime.ts';
+import { TestClock } from '../support/test-clock.ts';
+import { DjangoTimezone, Timedelta } from '../../src/db/datetime.ts';
 import { addLogListener, type LogRecord } from '../../src/log.ts';
 import { PyFloat, type PyValue, type SessionDict } from '../../src/pyjson/types.ts';
 import {
@@ -53,20 +54,6 @@ function base(over: Pick<DatabaseSessionSettings, 'USE_TZ' | 'TIME_ZONE' | 'DJAN
     SESSION_EXPIRE_AT_BROWSER_CLOSE: false,
     ...over,
   };
-}
-
-/** A clock that follows the real one until frozen; `shift` moves it (microseconds). */
-class TestClock {
-  frozen: number | null = null;
-  offset = 0;
-  readonly read = (): number => (this.frozen ?? systemClock()) + this.offset;
-  freeze(us: number = systemClock()): void {
-    this.frozen = us;
-  }
-  reset(): void {
-    this.frozen = null;
-    this.offset = 0;
-  }
 }
 
 function suite(dbName: TestDatabaseName, variant: Variant): void {
