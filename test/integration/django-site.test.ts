@@ -6,17 +6,17 @@
 // exact Set-Cookie text.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createConnection } from 'mysql2/promise';
+import {
+  createMariadbDatabase,
+  createSqliteDatabase,
+  DELETED_COOKIE,
+  djangoSiteAvailable,
+  freePort,
+  runSiteScript,
+  type StackDatabase,
+} from '../support/stack.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = join(ROOT, 'scripts', 'django-site.sh');
 const ON_CI = Boolean(process.env.CI);
 const MARIADB_URL = process.env.MARIADB_URL;
 
@@ -28,73 +28,10 @@ const SITE_SETTINGS = [
 ];
 
 const HTTP_DATE = String.raw`(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT`;
-const DELETED_COOKIE = 'sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax';
 
 /** A Django release to test: 3.2 is always there; the others when unpacked, and always under CI. */
 function releases(): string[] {
-  const unpacked = (v: string) =>
-    existsSync(join(ROOT, '.cache', 'django', v, 'usr', 'lib', 'python3', 'dist-packages', 'django'));
-  return ['3.2', ...['4.2', '5.2'].filter((v) => ON_CI || unpacked(v))];
-}
-
-/** A database for one run, and how to remove it. */
-interface Database {
-  url: string;
-  drop(): Promise<void>;
-}
-
-function sqliteDatabase(): Database {
-  const dir = mkdtempSync(join(tmpdir(), 'dsb-django-site-'));
-  return {
-    url: `sqlite://${join(dir, 'db.sqlite3')}`,
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** A new database next to MARIADB_URL's (the test user may create `dsb_*` databases). */
-async function mariadbDatabase(serverUrl: string): Promise<Database> {
-  const name = `dsb_djsite_${randomBytes(6).toString('hex')}`;
-  const admin = await createConnection(serverUrl);
-  try {
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const conn = await createConnection(serverUrl);
-      try {
-        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await conn.end();
-      }
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Run scripts/django-site.sh; return its stdout, or throw with its stderr. */
-function runScript(args: string[], env: NodeJS.ProcessEnv): string {
-  const res = spawnSync('bash', [SCRIPT, ...args], { env, encoding: 'utf8', timeout: 180_000 });
-  if (res.status !== 0) {
-    throw new Error(`django-site.sh ${args.join(' ')} exited ${res.status ?? res.signal}:\n${res.stderr}`);
-  }
-  return res.stdout.trim();
+  return ['3.2', ...(['4.2', '5.2'] as const).filter((v) => ON_CI || djangoSiteAvailable(v))];
 }
 
 interface Answer {
@@ -164,11 +101,11 @@ function pythonJson(value: Record<string, unknown>): string {
   return encode(value);
 }
 
-function siteSuite(version: string, databaseLabel: string, makeDatabase: () => Promise<Database>): void {
+function siteSuite(version: string, databaseLabel: string, makeDatabase: () => Promise<StackDatabase>): void {
   // concurrency 1: the steps share one user and one cookie jar, in order (the parent runs suites in
   // parallel, and Node hands that setting down unless told otherwise).
   describe(`Django ${version} reference site on ${databaseLabel}`, { concurrency: 1 }, () => {
-    let database: Database | undefined;
+    let database: StackDatabase | undefined;
     let env: NodeJS.ProcessEnv = {};
     let port = 0;
     let base = '';
@@ -183,12 +120,12 @@ function siteSuite(version: string, databaseLabel: string, makeDatabase: () => P
       port = await freePort();
       env = { ...process.env, SECRET_KEY: randomBytes(24).toString('hex'), DATABASE_URL: database.url, DSB_TEST_HOOKS: '1' };
       for (const name of SITE_SETTINGS) delete env[name];
-      base = runScript(['start', '--version', version, '--port', String(port)], env);
+      base = await runSiteScript(['start', '--version', version, '--port', String(port)], env);
       assert.equal(base, `http://127.0.0.1:${port}`);
     });
 
     after(async () => {
-      if (port) runScript(['stop', '--port', String(port)], env);
+      if (port) await runSiteScript(['stop', '--port', String(port)], env);
       await database?.drop();
     });
 
@@ -271,7 +208,7 @@ function siteSuite(version: string, databaseLabel: string, makeDatabase: () => P
 
     it('contrib.auth: login and whoami', async () => {
       const username = 'alice';
-      runScript(
+      await runSiteScript(
         ['manage', '--version', version, '--', 'createsuperuser', '--noinput', '--username', username, '--email', 'alice@example.com'],
         { ...env, DJANGO_SUPERUSER_PASSWORD: 'first password' },
       );
@@ -317,8 +254,8 @@ function siteSuite(version: string, databaseLabel: string, makeDatabase: () => P
 // start-up, migrations and PBKDF2, which overlap well.
 describe('Django reference site', { concurrency: 2 }, () => {
   for (const version of releases()) {
-    siteSuite(version, 'SQLite', async () => sqliteDatabase());
-    if (MARIADB_URL) siteSuite(version, 'MariaDB', () => mariadbDatabase(MARIADB_URL));
+    siteSuite(version, 'SQLite', async () => createSqliteDatabase('dsb-django-site-'));
+    if (MARIADB_URL) siteSuite(version, 'MariaDB', () => createMariadbDatabase(MARIADB_URL, 'dsb_djsite'));
   }
 });
 

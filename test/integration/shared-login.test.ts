@@ -12,14 +12,8 @@
 // it, the suite runs on a shared SQLite file instead (with a note), so it never silently skips.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
 import { createApp } from '../../src/app/create-app.ts';
 import { makePassword } from '../../src/auth/hashers/index.ts';
 import { AuthUserTable } from '../../src/auth/user-table.ts';
@@ -27,182 +21,33 @@ import { loadSettings, type DjangoVersion } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
 import { DjangoTimezone } from '../../src/db/datetime.ts';
 import { setLogSink } from '../../src/log.ts';
+import {
+  CookieJar,
+  createMariadbDatabase,
+  createSqliteDatabase,
+  DELETED_COOKIE,
+  djangoSiteAvailable,
+  djangoSiteEnv,
+  freePort,
+  headerText,
+  runSiteScript,
+  send as sendRequest,
+  setSessionKey,
+  sharedSettings,
+  type Answer,
+  type RequestSpec,
+  type StackDatabase,
+} from '../support/stack.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = join(ROOT, 'scripts', 'django-site.sh');
 const ON_CI = Boolean(process.env.CI);
 const MARIADB_URL = process.env.MARIADB_URL;
 const VERSIONS: DjangoVersion[] = ['3.2', '5.2'];
 
 const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
-const DELETED_COOKIE = 'sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax';
-// Settings both servers read, cleared so only what this suite sets applies.
-const SITE_SETTINGS = [
-  'SECRET_KEY_FALLBACKS', 'SESSION_COOKIE_AGE', 'SESSION_EXPIRE_AT_BROWSER_CLOSE', 'SESSION_SAVE_EVERY_REQUEST',
-  'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_SAMESITE', 'SESSION_COOKIE_DOMAIN', 'SESSION_COOKIE_PATH',
-  'SESSION_COOKIE_NAME', 'SESSION_ENGINE', 'DEFAULT_HASHING_ALGORITHM', 'AUTHENTICATION_BACKENDS',
-];
 
-function djangoAvailable(version: DjangoVersion): boolean {
-  return version === '3.2'
-    ? existsSync('/usr/lib/python3/dist-packages/django')
-    : existsSync(join(ROOT, '.cache', 'django', version, 'usr', 'lib', 'python3', 'dist-packages', 'django'));
-}
-
-// ---- databases ----------------------------------------------------------------------------------
-
-interface SharedDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function mariadbDatabase(serverUrl: string): Promise<SharedDatabase> {
-  const name = `dsb_shared_${randomBytes(6).toString('hex')}`;
-  const admin = openDatabase(serverUrl, undefined, { max: 1 });
-  try {
-    await admin.knex.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  } finally {
-    await admin.close();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const a = openDatabase(serverUrl, undefined, { max: 1 });
-      try {
-        await a.knex.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await a.close();
-      }
-    },
-  };
-}
-
-function sqliteDatabase(): SharedDatabase {
-  const dir = mkdtempSync(join(tmpdir(), 'dsb-shared-'));
-  return { url: `sqlite://${join(dir, 'db.sqlite3')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function runScript(args: string[], env: NodeJS.ProcessEnv): string {
-  const res = spawnSync('bash', [SCRIPT, ...args], { env, encoding: 'utf8', timeout: 180_000 });
-  if (res.status !== 0) throw new Error(`django-site.sh ${args.join(' ')} exited ${res.status ?? res.signal}:\n${res.stderr}`);
-  return res.stdout.trim();
-}
-
-// ---- HTTP ---------------------------------------------------------------------------------------
-
-interface Answer {
-  sentAt: number;
-  receivedAt: number;
-  status: number;
-  body: string;
-  contentType: string | null;
-  vary: string | null;
-  allow: string | null;
-  setCookies: string[];
-}
-
-interface RequestSpec {
-  method: string;
-  path: string;
-  /** A JSON body (sent as JSON.stringify of it). */
-  json?: unknown;
-  /** Raw body bytes. */
-  raw?: Uint8Array | string;
-  /**
-   * Announce a body of this many bytes but send none until an answer arrives: both servers refuse
-   * an oversized body from Content-Length alone, and a server that answers without reading the body
-   * may close the connection while a client is still writing it.
-   */
-  announceOnly?: number;
-}
-
-/** One request on its own connection (node:http: exact headers, and answers to unread bodies). */
+/** One request on its own connection, with the session cookie given apart (as the steps choose it). */
 function send(base: string, spec: RequestSpec, cookie?: string): Promise<Answer> {
-  const url = new URL(base + spec.path);
-  const headers: Record<string, string | number> = {};
-  if (cookie !== undefined) headers.cookie = cookie;
-  let body: Buffer | undefined;
-  if (spec.json !== undefined) {
-    body = Buffer.from(JSON.stringify(spec.json));
-    headers['content-type'] = 'application/json';
-  } else if (spec.raw !== undefined) {
-    body = Buffer.from(spec.raw);
-  }
-  if (body !== undefined) headers['content-length'] = body.length;
-  if (spec.announceOnly !== undefined) headers['content-length'] = spec.announceOnly;
-  const sentAt = Date.now();
-  return new Promise<Answer>((resolve, reject) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const header = (name: string): string | null => {
-            const v = res.headers[name];
-            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-          };
-          resolve({
-            sentAt,
-            receivedAt: Date.now(),
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            contentType: header('content-type'),
-            vary: header('vary'),
-            allow: header('allow'),
-            setCookies: res.headers['set-cookie'] ?? [],
-          });
-          req.destroy();
-        });
-      },
-    );
-    req.on('error', reject);
-    if (spec.announceOnly !== undefined) req.flushHeaders();
-    else req.end(body);
-  });
-}
-
-/** The session cookie a browser would hold: what the last Set-Cookie for it said. */
-class CookieJar {
-  value: string | undefined;
-
-  constructor(value?: string) {
-    this.value = value;
-  }
-
-  get header(): string | undefined {
-    return this.value === undefined ? undefined : `sessionid=${this.value}`;
-  }
-
-  take(answer: Answer): void {
-    for (const c of answer.setCookies) {
-      const m = /^sessionid=([^;]*)/.exec(c);
-      if (!m) continue;
-      this.value = m[1] === '""' ? undefined : m[1];
-    }
-  }
-}
-
-/** The key of a session cookie that was set (not deleted), else null. */
-function setKey(answer: Answer): string | null {
-  for (const c of answer.setCookies) {
-    const m = /^sessionid=([a-z0-9]{32});/.exec(c);
-    if (m) return m[1]!;
-  }
-  return null;
+  return sendRequest(base, cookie === undefined ? spec : { ...spec, cookie });
 }
 
 /**
@@ -232,9 +77,9 @@ function normalize(answer: Answer, keys: Map<string, string>): object {
   return {
     status: answer.status,
     body: answer.body,
-    contentType: answer.contentType,
-    vary: answer.vary,
-    allow: answer.allow,
+    contentType: headerText(answer, 'content-type'),
+    vary: headerText(answer, 'vary'),
+    allow: headerText(answer, 'allow'),
     setCookies: cookies,
   };
 }
@@ -266,7 +111,7 @@ function sequence(): Step[] {
     reg('a user', { json: person }),
     reg('the same e-mail', { json: { ...person, name: 'other' } }),
     reg('the e-mail in capitals (the collation decides)', { json: { ...person, email: person.email.toUpperCase() } }),
-    reg('not JSON', { raw: '{nope' }),
+    reg('not JSON', { body: '{nope' }),
     reg('a JSON array', { json: [person] }),
     reg('a JSON string', { json: 'x' }),
     reg('no name', { json: { email: 'n@x', password: 'p' } }),
@@ -274,19 +119,19 @@ function sequence(): Step[] {
     reg('48 astral characters are 48 characters', { json: { name: '😀'.repeat(48), email: 'emoji@x', password: 'p' } }),
     reg('an empty e-mail', { json: { ...person, email: '' } }),
     reg('a 65-character e-mail', { json: { ...person, email: `${'e'.repeat(63)}@x` } }),
-    reg('a lone surrogate in the name', { raw: '{"name": "\\ud800", "email": "s@x", "password": "p"}' }),
+    reg('a lone surrogate in the name', { body: '{"name": "\\ud800", "email": "s@x", "password": "p"}' }),
     reg('a 73-byte password', { json: { ...person, email: 'pw@x', password: 'é'.repeat(36) + 'a' } }),
     reg('a 72-byte password', { json: { name: 'n', email: 'pw72@x', password: 'é'.repeat(36) } }),
     reg('a number as password', { json: { ...person, email: 'num@x', password: 12345 } }),
-    reg('UTF-16 JSON with a BOM', { raw: utf16le(JSON.stringify({ name: 'utf16', email: 'utf16@x', password: 'p' }), true) }),
-    reg('UTF-8 JSON with a BOM', { raw: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"bom","email":"bom@x","password":"p"}')]) }),
+    reg('UTF-16 JSON with a BOM', { body: utf16le(JSON.stringify({ name: 'utf16', email: 'utf16@x', password: 'p' }), true) }),
+    reg('UTF-8 JSON with a BOM', { body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"bom","email":"bom@x","password":"p"}')]) }),
     reg('with PUT, as the tutorial takes any method', { json: { name: 'put', email: 'put@x', password: 'p' } }, 'PUT'),
     { label: 'test1 without a session', request: { method: 'GET', path: '/user/test1' }, cookie: 'none' },
     { label: 'logout without a session', request: { method: 'GET', path: '/user/logout' }, cookie: 'none' },
     { label: 'login: wrong password', request: { method: 'POST', path: '/user/login', json: { email: person.email, password: 'x' } } },
     { label: 'login: unknown e-mail', request: { method: 'POST', path: '/user/login', json: { email: 'no@x', password: 'x' } } },
     { label: 'login: no password', request: { method: 'POST', path: '/user/login', json: { email: person.email } } },
-    { label: 'login: not JSON', request: { method: 'POST', path: '/user/login', raw: 'email=x' } },
+    { label: 'login: not JSON', request: { method: 'POST', path: '/user/login', body: 'email=x' } },
     { label: 'login: a number as e-mail', request: { method: 'POST', path: '/user/login', json: { email: 5, password: 'x' } } },
     { label: 'login', request: { method: 'POST', path: '/user/login', json: { email: person.email, password: person.password } } },
     { label: 'test1 with the session', request: { method: 'GET', path: '/user/test1' } },
@@ -299,7 +144,7 @@ function sequence(): Step[] {
     { label: 'auth login with GET', request: { method: 'GET', path: '/auth/login' }, cookie: 'none' },
     { label: 'whoami with POST', request: { method: 'POST', path: '/auth/whoami' }, cookie: 'none' },
     { label: 'auth login: bad body', request: { method: 'POST', path: '/auth/login', json: { username: 'alice' } } },
-    { label: 'auth login: not JSON', request: { method: 'POST', path: '/auth/login', raw: '\u00ff' } },
+    { label: 'auth login: not JSON', request: { method: 'POST', path: '/auth/login', body: '\u00ff' } },
     { label: 'auth login: wrong password', request: { method: 'POST', path: '/auth/login', json: { username: 'alice', password: 'x' } } },
     { label: 'auth login: unknown user', request: { method: 'POST', path: '/auth/login', json: { username: 'nobody', password: 'x' } } },
     { label: 'auth login: inactive user', request: { method: 'POST', path: '/auth/login', json: { username: 'bob', password: ALICE_PASSWORD } } },
@@ -336,14 +181,14 @@ interface Stack {
 
 // Under CI both versions must be set up (a missing one fails in before()); elsewhere the unpacked
 // ones run, and the rest are named on stderr.
-const RUN_VERSIONS = VERSIONS.filter((v) => ON_CI || djangoAvailable(v));
+const RUN_VERSIONS = VERSIONS.filter((v) => ON_CI || djangoSiteAvailable(v));
 for (const v of VERSIONS.filter((x) => !RUN_VERSIONS.includes(x))) {
   process.stderr.write(`note: Django ${v} is not set up (scripts/setup-django.sh): the shared-login suite leaves it out\n`);
 }
 
 for (const version of RUN_VERSIONS) {
   describe(`shared login with Django ${version}`, { concurrency: 1 }, () => {
-    let shared: SharedDatabase | undefined;
+    let shared: StackDatabase | undefined;
     let db: Database | undefined;
     let env: NodeJS.ProcessEnv = {};
     let djangoPort = 0;
@@ -355,22 +200,12 @@ for (const version of RUN_VERSIONS) {
     let restoreLogSink: (() => void) | undefined;
 
     before(async () => {
-      if (!djangoAvailable(version)) throw new Error(`Django ${version} is not set up: run scripts/setup-django.sh`);
-      shared = MARIADB_URL ? await mariadbDatabase(MARIADB_URL) : sqliteDatabase();
+      if (!djangoSiteAvailable(version)) throw new Error(`Django ${version} is not set up: run scripts/setup-django.sh`);
+      shared = MARIADB_URL ? await createMariadbDatabase(MARIADB_URL, 'dsb_shared') : createSqliteDatabase('dsb-shared-');
       djangoPort = await freePort();
-      env = {
-        ...process.env,
-        SECRET_KEY: randomBytes(24).toString('hex'),
-        DATABASE_URL: shared.url,
-        DSB_TEST_HOOKS: '1',
-        USE_TZ: 'True',
-        TIME_ZONE: 'UTC',
-        DJANGO_VERSION: version,
-        DJANGO_LOG_LEVEL: 'WARNING',
-      };
-      for (const n of SITE_SETTINGS) delete env[n];
+      env = djangoSiteEnv(sharedSettings(randomBytes(24).toString('hex'), shared.url, version));
       // Django's migrate creates django_session, auth_user and the tutorial's user table.
-      const djangoBase = runScript(['start', '--version', version, '--port', String(djangoPort)], env);
+      const djangoBase = await runSiteScript(['start', '--version', version, '--port', String(djangoPort)], env);
       django = { name: 'django', base: djangoBase };
 
       const settings = loadSettings(env);
@@ -391,14 +226,14 @@ for (const version of RUN_VERSIONS) {
       await users.create({ username: 'alice', password: aliceHash, email: 'alice@example.com' });
       await users.create({ username: 'bob', password: aliceHash, isActive: false });
       // carol, made by Django's own createsuperuser.
-      runScript(
+      await runSiteScript(
         ['manage', '--version', version, '--', 'createsuperuser', '--noinput', '--username', 'carol', '--email', 'carol@example.com'],
         { ...env, DJANGO_SUPERUSER_PASSWORD: 'carol pw' },
       );
     });
 
     after(async () => {
-      if (djangoPort) runScript(['stop', '--port', String(djangoPort)], env);
+      if (djangoPort) await runSiteScript(['stop', '--port', String(djangoPort)], env);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await db?.close();
       restoreLogSink?.();
@@ -511,8 +346,9 @@ for (const version of RUN_VERSIONS) {
           const before = jar.value!;
           const login = await send(a.base, { method: 'POST', path: '/auth/login', json: { username: 'carol', password: 'carol pw' } }, jar.header);
           assert.equal(login.status, 200);
-          const after = setKey(login);
+          const after = setSessionKey(login);
           assert.ok(after && after !== before, 'a new key');
+          assert.match(after, /^[a-z0-9]{32}$/);
           jar.take(login);
           const oldRow = await db!.knex('django_session').where({ session_key: before }).first();
           assert.equal(oldRow, undefined, 'the old row is gone');

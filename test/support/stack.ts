@@ -19,9 +19,10 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
@@ -42,6 +43,31 @@ const SITE_SETTINGS = [
   'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_SAMESITE', 'SESSION_COOKIE_DOMAIN', 'SESSION_COOKIE_PATH',
   'SESSION_COOKIE_NAME', 'SESSION_ENGINE', 'DEFAULT_HASHING_ALGORITHM', 'AUTHENTICATION_BACKENDS',
 ];
+
+/**
+ * What both servers of a stack are told alike (one secret, one database, one Django series, test
+ * hooks on, USE_TZ with UTC), so a session written by either is read by the other.
+ */
+export function sharedSettings(secretKey: string, databaseUrl: string, version: StackDjangoVersion): Record<string, string> {
+  return {
+    SECRET_KEY: secretKey,
+    DATABASE_URL: databaseUrl,
+    DSB_TEST_HOOKS: '1',
+    USE_TZ: 'True',
+    TIME_ZONE: 'UTC',
+    DJANGO_VERSION: version,
+  };
+}
+
+/**
+ * The Django site's environment: ours with `shared` on top, none of the SITE_SETTINGS we happen to
+ * inherit (only `extra` sets those), and Django's own logging at WARNING.
+ */
+export function djangoSiteEnv(shared: Record<string, string>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...shared, DJANGO_LOG_LEVEL: 'WARNING' };
+  for (const n of SITE_SETTINGS) delete env[n];
+  return Object.assign(env, extra);
+}
 
 // ---- availability ---------------------------------------------------------------------------------
 
@@ -128,6 +154,15 @@ export interface Answer {
   setCookies: string[];
   /** Milliseconds from sending to the end of the answer. */
   ms: number;
+  /** Date.now() just before sending and at the end of the answer (to check cookie expiry dates). */
+  sentAt: number;
+  receivedAt: number;
+}
+
+/** A header as one string (a repeated one joined with ", "), or null when the answer has none. */
+export function headerText(answer: Pick<Answer, 'headers'>, name: string): string | null {
+  const value = answer.headers[name];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 }
 
 export interface RequestSpec {
@@ -167,6 +202,7 @@ export function send(base: string, spec: RequestSpec): Promise<Answer> {
   if (body !== undefined) headers['content-length'] = body.length;
   if (spec.announceOnly !== undefined) headers['content-length'] = spec.announceOnly;
   if (spec.chunks !== undefined) headers['transfer-encoding'] = 'chunked';
+  const sentAt = Date.now();
   const started = performance.now();
   return new Promise<Answer>((resolve, reject) => {
     const req = httpRequest(
@@ -183,6 +219,8 @@ export function send(base: string, spec: RequestSpec): Promise<Answer> {
             headers: res.headers,
             setCookies: res.headers['set-cookie'] ?? [],
             ms: performance.now() - started,
+            sentAt,
+            receivedAt: Date.now(),
           });
           req.destroy();
         });
@@ -309,6 +347,13 @@ export async function createMariadbDatabase(serverUrl: string, prefix = 'dsb_sta
   };
 }
 
+/** A fresh SQLite file in a new temporary directory (`prefix` names the directory). */
+export function createSqliteDatabase(prefix = 'dsb-stack-'): StackDatabase {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const file = join(dir, 'db.sqlite3');
+  return { url: `sqlite://${file}`, name: file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /**
  * The rows of some tables in a canonical text (sorted by every column), for "the database is
  * unchanged" checks. Datetimes are kept as the server's text, so a rewritten expire_date shows.
@@ -332,17 +377,37 @@ export interface DjangoSite {
   stop(): Promise<void>;
 }
 
-function runSiteScript(args: string[], env: NodeJS.ProcessEnv): string {
-  const res = spawnSync('bash', [SITE_SCRIPT, ...args], { env, encoding: 'utf8', timeout: 180_000 });
-  if (res.status !== 0) throw new Error(`django-site.sh ${args.join(' ')} exited ${res.status ?? res.signal}:\n${res.stderr}`);
-  return res.stdout.trim();
+/**
+ * Run scripts/django-site.sh; its stdout, or an error with its stderr. Asynchronous on purpose: a
+ * start (migrate + gunicorn) takes seconds, and blocking the event loop that long would time out
+ * what suites running beside it are waiting for (a database connection, an HTTP answer).
+ */
+export function runSiteScript(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // The script sends the servers it starts to log files, so its pipes close when it exits.
+    const child = spawn('bash', [SITE_SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout.trim());
+      else reject(new Error(`django-site.sh ${args.join(' ')} exited ${code ?? signal}:\n${stderr}`));
+    });
+  });
 }
 
 /** Start the reference site (migrate + gunicorn) with `env` on a free port. */
 export async function startDjangoSite(version: StackDjangoVersion, env: NodeJS.ProcessEnv, workers = 4): Promise<DjangoSite> {
   if (!djangoSiteAvailable(version)) throw new Error(`Django ${version} is not set up: run scripts/setup-django.sh`);
   const port = await freePort();
-  const base = runSiteScript(['start', '--version', version, '--port', String(port), '--workers', String(workers)], env);
+  const base = await runSiteScript(['start', '--version', version, '--port', String(port), '--workers', String(workers)], env);
   const pidFile = join(RUN_DIR, `django-site-${port}.pid`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   return {
@@ -373,7 +438,7 @@ export async function startDjangoSite(version: StackDjangoVersion, env: NodeJS.P
 }
 
 /** `scripts/django-site.sh manage` with the stack's environment (e.g. createsuperuser). */
-export function djangoManage(version: StackDjangoVersion, env: NodeJS.ProcessEnv, args: string[]): string {
+export function djangoManage(version: StackDjangoVersion, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   return runSiteScript(['manage', '--version', version, '--', ...args], env);
 }
 
@@ -490,34 +555,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const serverUrl = requireMariadbUrl();
   const secretKey = randomBytes(24).toString('hex');
   const database = await createMariadbDatabase(serverUrl);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SECRET_KEY: secretKey,
-    DATABASE_URL: database.url,
-    DSB_TEST_HOOKS: '1',
-    USE_TZ: 'True',
-    TIME_ZONE: 'UTC',
-    DJANGO_VERSION: options.version,
-    DJANGO_LOG_LEVEL: 'WARNING',
-  };
-  for (const n of SITE_SETTINGS) delete env[n];
-  Object.assign(env, options.settings);
+  const shared = sharedSettings(secretKey, database.url, options.version);
+  const env = djangoSiteEnv(shared, options.settings);
   let django: DjangoSite | undefined;
   let node: NodeServer | undefined;
   let db: Database | undefined;
   try {
     django = await startDjangoSite(options.version, env, options.workers ?? 4);
-    const nodeEnv: NodeJS.ProcessEnv = {
-      SECRET_KEY: secretKey,
-      DATABASE_URL: database.url,
-      DSB_TEST_HOOKS: '1',
-      USE_TZ: 'True',
-      TIME_ZONE: 'UTC',
-      DJANGO_VERSION: options.version,
-      LOG_LEVEL: options.logLevel ?? 'warning',
-      ...options.settings,
-    };
-    node = await startNodeServer(nodeEnv);
+    node = await startNodeServer({ ...shared, LOG_LEVEL: options.logLevel ?? 'warning', ...options.settings });
     db = openDatabase(database.url, { USE_TZ: true, TIME_ZONE: 'UTC' }, { max: 4 });
   } catch (e) {
     await node?.stop();
