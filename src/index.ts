@@ -59,6 +59,18 @@ export {
   type SessionEngineOptions,
 } from './sessions/backends/index.ts';
 
+// clearsessions as a library: batched, paced deletion of expired rows (what `clearsessions` runs)
+export {
+  ClearExpiredError,
+  ExpiredSessionCleaner,
+  type ClearExpiredOptions,
+  type ClearExpiredResult,
+  type ClearProgress,
+  type ClearStrategy,
+  type ExpiredSessionCleanerOptions,
+} from './sessions/clear-expired.ts';
+export { SessionTable } from './sessions/backends/db-table.ts';
+
 // Koa middleware
 export { sessionMiddleware, type SessionMiddlewareOptions } from './koa/index.ts';
 export { authMiddleware } from './koa/auth-middleware.ts';
