@@ -7,7 +7,13 @@
  *                slow batches (cold pages, a slow index walk) cuts the size within two or three
  *                batches, down to a quarter per batch, while a single stall (a log flush, a busy
  *                CPU) changes nothing: a stall is not the batch's doing, and a smaller batch would not
- *                have missed it. Growth is slower (a quarter per batch), up to `maxBatchSize`.
+ *                have missed it. Growth is slower (a quarter per batch), up to `maxBatchSize`. Never
+ *                below a tenth of `maxBatchSize`: a batch also has a fixed cost (round trips, the
+ *                commit's log flush) that no size takes away, and on a machine so busy that this cost
+ *                alone exceeds the target, fitting would shrink the batches to one row, multiplying
+ *                that cost (measured without this floor: 500-row batches fell to batches of 1 and the
+ *                working time doubled, on a 2-CPU machine at load 5). Slowing down there is the nice
+ *                ratio's job.
  *   nice ratio   after each batch, rest `niceRatio` ms per ms the batch took (gh-ost's --nice-ratio,
  *                pt-archiver's --sleep-coef): the cleanup keeps the database busy at most
  *                1 / (1 + niceRatio) of the time, and a slow batch (the database is struggling) buys
@@ -30,6 +36,8 @@ export interface PacingOptions {
 
 /** Batches whose time per row the size is fitted to (their median). */
 const RECENT = 5;
+/** The smallest batch, as a share of the largest. */
+const SMALLEST_SHARE = 0.1;
 /** The most a batch shrinks by at once, and grows by. */
 const MOST_SHRINK = 0.25;
 const MOST_GROWTH = 1.25;
@@ -40,9 +48,12 @@ export class BatchPacer {
   /** ms per row of the last RECENT batches, oldest first. */
   private readonly msPerRow: number[] = [];
 
+  private readonly floor: number;
+
   constructor(readonly options: PacingOptions) {
     this.size = options.maxBatchSize;
     this.smallest = options.maxBatchSize;
+    this.floor = Math.max(1, Math.ceil(options.maxBatchSize * SMALLEST_SHARE));
   }
 
   /** Rows for the next batch. */
@@ -66,7 +77,7 @@ export class BatchPacer {
       // At least one row more when growing, or a batch of 1 would stay at 1.
       if (next > this.size) next = Math.min(next, Math.max(this.size + 1, this.size * MOST_GROWTH));
       next = Math.max(next, this.size * MOST_SHRINK);
-      this.size = Math.min(maxBatchSize, Math.max(1, Math.floor(next)));
+      this.size = Math.min(maxBatchSize, Math.max(this.floor, Math.floor(next)));
       if (this.size < this.smallest) this.smallest = this.size;
     }
     return niceRatio * ms + pauseMs;

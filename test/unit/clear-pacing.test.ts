@@ -48,6 +48,14 @@ describe('BatchPacer', () => {
     assert.equal(p.smallestBatchSize, 83);
   });
 
+  it('never shrinks below a tenth of the most rows, however slow the batches', () => {
+    const p = pacer();
+    // 100 ms a batch whatever its size (a fixed cost: round trips on a starved CPU): fitting alone would go to 1.
+    for (let i = 0; i < 30; i++) p.batchDone(100);
+    assert.equal(p.batchSize, 50);
+    assert.equal(p.smallestBatchSize, 50);
+  });
+
   it('grows back slowly (a quarter a batch at most) and never past the most rows', () => {
     const p = pacer();
     drive(p, 8, 0.3);
@@ -59,11 +67,11 @@ describe('BatchPacer', () => {
   });
 
   it('grows from a batch of one', () => {
-    const p = pacer({ maxBatchSize: 10 });
+    const p = pacer({ maxBatchSize: 9 });
     drive(p, 12, 100);
     assert.equal(p.batchSize, 1);
     const sizes = drive(p, 12, 0.01);
-    assert.ok(sizes[4]! > 1 && sizes.at(-1) === 10, `${sizes}`);
+    assert.ok(sizes[4]! > 1 && sizes.at(-1) === 9, `${sizes}`);
   });
 
   it('rests the nice ratio times the batch time, plus the pause', () => {

@@ -56,6 +56,7 @@ are made smaller (a single slow one is not: stalls are not the batch's doing); a
 it rests --nice-ratio times as long as the batch took, so the site's queries and the database's own
 clean-up work (InnoDB purge, page flushing) get the database in between. Resting costs time: with
 the default ratio of ${DEFAULT_NICE_RATIO} a run takes about ${1 + DEFAULT_NICE_RATIO}x as long as back to back (--nice-ratio 0).
+docs/operators.md has measured figures for each setting.
 
 options:
   --batch-size N        rows per statement at most, and the first batch's (default ${DEFAULT_BATCH_SIZE},
@@ -100,6 +101,8 @@ const TABLE_ENGINES: ReadonlySet<string> = new Set([DB_SESSION_ENGINE, CACHED_DB
 const SELF_EXPIRING_ENGINES: ReadonlySet<string> = new Set([CACHE_SESSION_ENGINE, SIGNED_COOKIES_SESSION_ENGINE]);
 
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+/** Client-side bound on one statement's answer (MySQL/MariaDB), ms. */
+const STATEMENT_BOUND_MS = 120_000;
 
 function loadClearSettings(env: Environment): Settings {
   try {
@@ -251,7 +254,10 @@ export async function run(argv: string[], env: Environment = process.env): Promi
   if (!env.DATABASE_URL) process.stderr.write(`DATABASE_URL is not set: using the development database ${url}\n`);
   let db: Database;
   try {
-    db = openDatabase(url, settings, { max: 2 });
+    // A batch may rightly wait for a row lock the site holds (InnoDB gives up after
+    // innodb_lock_wait_timeout, 50 s by default, and the batch is retried), so the bound on a
+    // statement's answer is well above that rather than the site's 5 s; the count has none.
+    db = openDatabase(url, settings, { max: 2, queryTimeoutMillis: STATEMENT_BOUND_MS });
   } catch (err) {
     if (err instanceof DatabaseConfigError) throw new CliError(err.message, USAGE_EXIT);
     throw err;
