@@ -62,12 +62,18 @@ export {
 // clearsessions as a library: batched, paced deletion of expired rows (what `clearsessions` runs)
 export {
   ClearExpiredError,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CHUNK_TIME_MS,
+  DEFAULT_NICE_RATIO,
   ExpiredSessionCleaner,
+  MAX_BATCH_SIZE,
+  type CleanupStatement,
   type ClearExpiredOptions,
   type ClearExpiredResult,
   type ClearProgress,
   type ClearStrategy,
   type ExpiredSessionCleanerOptions,
+  type StatementKind,
 } from './sessions/clear-expired.ts';
 export { SessionTable } from './sessions/backends/db-table.ts';
 
