@@ -43,6 +43,7 @@ import { pyDictToMap, pyDumps, pyLoads, type PyDict, type PyValue, type SessionD
 import { PyFloat } from '../src/pyjson/types.ts';
 import { SessionCodec } from '../src/sessions/codec.ts';
 import { zlibCompress, zlibDecompress, zlibImplementation } from '../src/zlib/index.ts';
+import { mulberry32 } from '../test/support/prng.ts';
 
 const ROUNDS = Number(process.env.DSB_BENCH_ROUNDS ?? 7);
 const ROUND_SECONDS = Number(process.env.DSB_BENCH_ROUND_MS ?? 100) / 1000;
@@ -54,18 +55,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
-
-/** mulberry32: a small seeded PRNG, so every run benchmarks the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What Django stores after a login, plus two app keys. */
 export function smallSession(): PyDict {
@@ -88,7 +77,7 @@ const ACCENTED = ['café', 'crème brûlée', 'Müller', 'Größe', 'naïve', 'S
 
 /** A session grown with shopping-cart entries and app state to about `size` bytes of JSON. */
 export function largeSession(size: number): PyDict {
-  const random = prng(20240611);
+  const random = mulberry32(20240611);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const words = (n: number): string => Array.from({ length: n }, () => pick(WORDS)).join(' ');
   const cart: PyValue[] = [];

@@ -17,6 +17,7 @@ import { addLogListener, setLogSink, type LogSink } from '../../src/log.ts';
 import { pyDictToMap, pyDumps, pyLoads, type PyDict, type SessionDict } from '../../src/pyjson/index.ts';
 import { SessionCodec, type SessionCodecOptions } from '../../src/sessions/codec.ts';
 import { startDjangoOracle, type DecodeResult, type DjangoOracle, type DjangoSeries } from '../support/django-oracle.ts';
+import { mulberry32Uint32 } from '../support/prng.ts';
 
 const SEED = process.env.CODEC_DIFF_SEED ? Number(process.env.CODEC_DIFF_SEED) : randomInt(2 ** 31);
 const CASES = process.env.CODEC_DIFF_CASES ? Number(process.env.CODEC_DIFF_CASES) : 1000;
@@ -89,18 +90,6 @@ function tamper(s: string, pick: () => number): string {
   let c = s[pos] as string;
   for (let k = pick(); c === s[pos]; k++) c = alphabet[k % alphabet.length] as string;
   return s.slice(0, pos) + c + s.slice(pos + 1);
-}
-
-/** Small deterministic PRNG (mulberry32) so tampering positions replay with the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 // --- Per series ---------------------------------------------------------------------------------
@@ -177,7 +166,7 @@ for (const [index, series] of SERIES.entries()) {
     }
 
     test('one tampered character: {} on both sides, with the same SuspiciousSession warning', async () => {
-      const pick = prng(seed);
+      const pick = mulberry32Uint32(seed);
       const tampered = djangoEncoded.slice(0, 300).map((s) => tamper(s, pick));
       const decoded = await dj.callMany('decode', tampered.map((sessionData) => ({ sessionData, secretKey: SECRET })));
       for (const [i, data] of tampered.entries()) {
@@ -354,7 +343,7 @@ describe('Django 3.2 sha1 / legacy session data', () => {
   test('tampered legacy data: same outcome as Django 3.2 on our side', async () => {
     // Legacy data is standard base64 read leniently, so a changed character can be invisible
     // (unused low bits of the last character); Django decides, we must agree either way.
-    const pick = prng(seed);
+    const pick = mulberry32Uint32(seed);
     const tampered = legacy.map((s) => tamper(s, pick));
     const decoded = await dj32.callMany('decode', tampered.map((sessionData) => ({ sessionData, secretKey: SECRET })));
     const ours = new SessionCodec({ secretKey: SECRET, djangoVersion: '3.2' });

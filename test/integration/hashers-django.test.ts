@@ -39,6 +39,7 @@ import {
   type PasswordHasherConfig,
 } from '../../src/auth/hashers/index.ts';
 import { availableDjangoVersions, DjangoNotSetUpError, djangoSitePackages, SYSTEM_PYTHON } from '../support/django-oracle.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 const SEED = process.env.HASHERS_DIFF_SEED ? Number(process.env.HASHERS_DIFF_SEED) : randomInt(2 ** 31);
 const ORACLE_SCRIPT = fileURLToPath(new URL('../python/hashers_oracle.py', import.meta.url));
@@ -156,19 +157,7 @@ async function ourOutcome(run: () => Promise<Json> | Json): Promise<string> {
 
 // --- Passwords -------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = seededRandom(SEED);
+const random = mulberry32(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
 const NON_ASCII = ['é', 'ß', 'ø', 'Ж', 'λ', '中', '文', 'ア', '€', '‽', '\u0301', '\u00a0', 'ﬁ', '😀', '🔑', '𝔘'];

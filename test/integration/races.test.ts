@@ -29,6 +29,7 @@ import {
   type RequestSpec,
   type Stack,
 } from '../support/stack.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 const VERSION = '5.2' as const;
 const ALICE = { username: 'alice', password: 'alice pw' };
@@ -55,13 +56,7 @@ async function pool<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): P
 
 /** Fisher–Yates with a seeded PRNG, so a failing order can be replayed (RACES_SEED). */
 function shuffle<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const random = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];

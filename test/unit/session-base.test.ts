@@ -24,6 +24,7 @@ import { CreateError, KeyError, NotImplementedError, SessionExpiryError, UpdateE
 import { expiryAge, expiryDate, type DjangoVersion } from '../../src/sessions/expiry.ts';
 import { isValidSessionKey, randomSessionKey, VALID_KEY_CHARS } from '../../src/sessions/keys.ts';
 import { MemorySessionStore, MemoryStorage } from '../support/memory-store.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -661,21 +662,9 @@ for z, s in req["zone"]:
 sys.stdout.write(json.dumps(out))
 `;
 
-/** A small deterministic PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('datetime model against CPython 3.11', () => {
   it('isoformat/str, fromisoformat, timedelta(seconds=float) and IANA offsets match', () => {
-    const rnd = prng(42);
+    const rnd = mulberry32(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const iso: [number, boolean][] = [];
     for (let i = 0; i < 300; i++) {
@@ -1088,7 +1077,7 @@ async function runOurs(sc: Scenario, version: DjangoVersion): Promise<TraceItem[
 
 /** Random operation sequences; 3.2 gets no datetime expiries (its JSON serializer cannot store them). */
 function scenarios(seed: number, count: number, version: DjangoVersion): Scenario[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const keys = ['a', 'b', 'c', 'testcookie', '_session_expiry'];
   const setKeys = ['a', 'b', 'c', 'testcookie'];

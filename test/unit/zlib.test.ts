@@ -18,6 +18,7 @@ import { zlibCompress, zlibDecompress, zlibImplementation, ZlibError } from '../
 import { loadNativeZlib } from '../../src/zlib/native-zlib.ts';
 import { pakoCompress } from '../../src/zlib/pako-deflate.ts';
 import { nodeInflate, outputLimit, toZlibError } from '../../src/zlib/inflate.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 const PYTHON = '/usr/bin/python3';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,14 +31,7 @@ const seedNote = `(ZLIB_TEST_SEED=${SEED})`;
 
 /** mulberry32: small, fast, good enough to vary test data; seeded so failures reproduce. */
 function makeRng(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number): number => Math.floor(next() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
   return { next, int, pick };
