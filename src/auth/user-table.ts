@@ -14,6 +14,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/connection.ts';
 import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../db/datetime.ts';
+import { quoteIdentifier } from '../db/identifiers.ts';
 import { preparedRows, type RowsQuery } from './sql-rows.ts';
 import { DjangoUser } from './users.ts';
 
@@ -82,7 +83,7 @@ export class AuthUserTable {
     this.dates = dbDateTimeAdapter(db.dialect, timezone);
     // The two lookups of every authenticated request run as prepared statements (sql-rows.ts).
     this.#rows = preparedRows(db);
-    const quote = (name: string): string => (db.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
+    const quote = (name: string): string => quoteIdentifier(db.dialect, name);
     const select = `SELECT ${COLUMNS.map(quote).join(', ')} FROM ${quote(tableName)}`;
     this.#sql = { byId: `${select} WHERE ${quote('id')} = ? LIMIT 1`, byUsername: `${select} WHERE ${quote('username')} = ? LIMIT 1` };
   }

@@ -45,6 +45,7 @@
 import type { Knex } from 'knex';
 import type { Database, Dialect } from '../db/connection.ts';
 import { type PyDateTime } from '../db/datetime.ts';
+import { quoteIdentifier } from '../db/identifiers.ts';
 import type { SessionTable } from './backends/db-table.ts';
 import { BatchPacer } from './clear-pacing.ts';
 
@@ -295,7 +296,7 @@ export class ExpiredSessionCleaner {
   }
 
   private quote(name: string): string {
-    return this.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`;
+    return quoteIdentifier(this.dialect, name);
   }
 
   /** `expire_date < ?`'s parameter: `before` exactly as Django's adapter sends it. */

@@ -14,6 +14,7 @@
  */
 import type { Database, Dialect } from '../../db/connection.ts';
 import { dbDateTimeAdapter, type DbDateTimeAdapter, type DjangoTimezone, type PyDateTime } from '../../db/datetime.ts';
+import { quoteIdentifier } from '../../db/identifiers.ts';
 import { preparedStatements, type PreparedStatements } from '../../db/prepared.ts';
 
 /** A row of `django_session` as stored. */
@@ -67,7 +68,7 @@ export class SessionTable {
     this.dialect = db.dialect;
     this.dates = dbDateTimeAdapter(db.dialect, timezone);
     this.exec = preparedStatements(db);
-    const quote = (name: string): string => (this.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
+    const quote = (name: string): string => quoteIdentifier(this.dialect, name);
     const t = quote(options.tableName ?? 'django_session');
     this.sql = {
       load: `SELECT session_data FROM ${t} WHERE session_key = ? AND expire_date > ?`,
