@@ -6,7 +6,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onCleanup } from './cleanup.ts';
 import { pinnedCommand } from './pinning.ts';
@@ -22,17 +21,7 @@ export class BenchProcessError extends Error {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (closed again; the server binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../test/support/free-port.ts';
 
 /** True once `url` answers HTTP with any status. */
 function answers(url: string): Promise<boolean> {

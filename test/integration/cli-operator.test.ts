@@ -14,7 +14,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createApp } from '../../src/app/create-app.ts';
 import { TutorialUserTable } from '../../src/app/tutorial/user-table.ts';
 import { checkTutorialPassword } from '../../src/app/tutorial/views.ts';
@@ -27,8 +26,8 @@ import { runMigrations } from '../../migrations/index.ts';
 import { freshDatabase, testDatabases, type FreshDatabase, type TestDatabaseName } from '../support/databases.ts';
 import { SYSTEM_PYTHON } from '../support/django-oracle.ts';
 import { startStoreOracle, type StoreOracle } from '../support/store-oracle.ts';
+import { CLI_MAIN as MAIN, runCli, type CliResult } from '../support/cli.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SECRET_KEY = 'cli-operator-test-secret-key';
 
 /** Each database under other time settings, so expire_date is read and written every way. */
@@ -38,26 +37,8 @@ const TIME_SETTINGS: Record<TestDatabaseName, { useTz: boolean; timeZone: string
   postgres: { useTz: false, timeZone: 'America/New_York' },
 };
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string | undefined>, stdin = ''): Promise<Finished> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: undefined };
-  for (const [k, v] of Object.entries(env)) childEnv[k] = v;
-  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], env: Record<string, string | undefined>, stdin = ''): Promise<CliResult> {
+  return runCli(args, stdin, { LOG_LEVEL: undefined, ...env });
 }
 
 /**

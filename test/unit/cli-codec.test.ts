@@ -2,62 +2,39 @@
  * The `encode` / `decode` CLI commands, run as child processes the way an operator runs them.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { runCli } from '../support/cli.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const KEY = 'test-secret-key-for-vectors';
 const A1 = 'eyJhIjoxfQ:1r31eq:_aJ7yMmc1HwH5IUxenklKf9csAfBeVYWHojANb4Sp0U';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin: string, env: Record<string, string | undefined> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const childEnv = { ...process.env, ...env };
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
 describe('cli encode/decode', () => {
   it('encodes the Appendix A vector and round-trips Python values', async () => {
-    const enc = await cli(['encode', '--secret-key', KEY, '--timestamp', '1700000000'], '{"a":1}\n');
+    const enc = await runCli(['encode', '--secret-key', KEY, '--timestamp', '1700000000'], '{"a":1}\n');
     assert.equal(enc.code, 0, enc.stderr);
     assert.equal(enc.stdout, A1 + '\n');
 
     const session = '{"f":1.0,"big":18446744073709551616,"s":"\\u00e9\\ud83d\\ude00","10":[null,true]}';
-    const e = await cli(['encode', '--secret-key', KEY], session);
+    const e = await runCli(['encode', '--secret-key', KEY], session);
     assert.equal(e.code, 0, e.stderr);
-    const d = await cli(['decode', '--secret-key', KEY], e.stdout);
+    const d = await runCli(['decode', '--secret-key', KEY], e.stdout);
     assert.equal(d.code, 0, d.stderr);
     assert.equal(d.stdout, session + '\n');
   });
 
   it('takes the key from SECRET_KEY and writes the 3.2 legacy format on request', async () => {
-    const r = await cli(['encode', '--django-version', '3.2', '--hashing-algorithm', 'sha1'], '{"a": 1}', { SECRET_KEY: KEY });
+    const r = await runCli(['encode', '--django-version', '3.2', '--hashing-algorithm', 'sha1'], '{"a": 1}', { SECRET_KEY: KEY });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'YWNmM2M3MDdmMjM5ZjZhODllNjY4N2E4MmMyMzViNzdjNjVkMWI2Mzp7ImEiOjF9\n');
-    const d = await cli(['decode', '--django-version', '3.2'], r.stdout, { SECRET_KEY: KEY });
+    const d = await runCli(['decode', '--django-version', '3.2'], r.stdout, { SECRET_KEY: KEY });
     assert.equal(d.stdout, '{"a":1}\n');
-    const missing = await cli(['encode'], '{}', { SECRET_KEY: undefined });
+    const missing = await runCli(['encode'], '{}', { SECRET_KEY: undefined });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--secret-key is required/);
   });
 
   it('a bad signature exits 1 with a clear message', async () => {
-    const r = await cli(['decode', '--secret-key', 'wrong-key'], A1);
+    const r = await runCli(['decode', '--secret-key', 'wrong-key'], A1);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^error: bad signature: Signature "_aJ7y.*" does not match/);
@@ -65,21 +42,21 @@ describe('cli encode/decode', () => {
   });
 
   it('accepts fallback keys', async () => {
-    const r = await cli(['decode', '--secret-key', 'new-key', '--fallback-key', 'x', '--fallback-key', KEY], A1);
+    const r = await runCli(['decode', '--secret-key', 'new-key', '--fallback-key', 'x', '--fallback-key', KEY], A1);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '{"a":1}\n');
   });
 
   it('--lines decodes one document per line, prints {} for failures and counts them', async () => {
     const input = [A1, 'bad:encoded:value', '', 'e30:1r31eq:0gWa7Ln0lMURIfXihCQ85JRbjrMFk0Hqhb6iZKkVE8Y\r', A1].join('\n') + '\n';
-    const r = await cli(['decode', '--lines', '--secret-key', KEY], input);
+    const r = await runCli(['decode', '--lines', '--secret-key', KEY], input);
     assert.equal(r.code, 1);
     assert.deepEqual(r.stdout.split('\n'), ['{"a":1}', '{}', '{}', '{}', '{"a":1}', '']);
     assert.match(r.stderr, /2 of 5 lines failed to decode/);
   });
 
   it('--lines encodes one document per line', async () => {
-    const r = await cli(['encode', '--lines', '--secret-key', KEY, '--timestamp', '1700000000'], '{"a":1}\n[1]\n{}\n');
+    const r = await runCli(['encode', '--lines', '--secret-key', KEY, '--timestamp', '1700000000'], '{"a":1}\n[1]\n{}\n');
     assert.equal(r.code, 1);
     assert.deepEqual(r.stdout.split('\n'), [A1, '', 'e30:1r31eq:0gWa7Ln0lMURIfXihCQ85JRbjrMFk0Hqhb6iZKkVE8Y', '']);
     assert.match(r.stderr, /line 2: input must be a JSON object/);
@@ -87,18 +64,18 @@ describe('cli encode/decode', () => {
 
   it('prints help with an example, and rejects unknown options', async () => {
     for (const cmd of ['encode', 'decode']) {
-      const help = await cli([cmd, '--help'], '');
+      const help = await runCli([cmd, '--help'], '');
       assert.equal(help.code, 0);
       assert.match(help.stdout, /^usage: django-session-bridge /);
       assert.match(help.stdout, /example:/);
       assert.match(help.stdout, /SECRET_KEY/);
     }
-    const bad = await cli(['decode', '--nope'], '');
+    const bad = await runCli(['decode', '--nope'], '');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Unknown option '--nope'/);
-    const badVersion = await cli(['decode', '--secret-key', KEY, '--django-version', '4.0'], A1);
+    const badVersion = await runCli(['decode', '--secret-key', KEY, '--django-version', '4.0'], A1);
     assert.equal(badVersion.code, 2);
-    const badJson = await cli(['encode', '--secret-key', KEY], '{"a":');
+    const badJson = await runCli(['encode', '--secret-key', KEY], '{"a":');
     assert.equal(badJson.code, 1);
     assert.match(badJson.stderr, /^error: input is not valid JSON/);
   });
