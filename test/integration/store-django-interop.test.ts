@@ -182,8 +182,8 @@ function suite(dbName: TestDatabaseName, config: Config, dicts: () => string[]):
     };
 
     /** Both sides read the row under `key`, with the same modification time; they must agree. */
-    const assertBothSee = async (key: string, what: string): Promise<StoreState> => {
-      const m = now();
+    /** Both sides' view of `key` at the moment `m` (default: now). */
+    const assertBothSee = async (key: string, what: string, m = now()): Promise<StoreState> => {
       const theirs = await django.load({ sessionKey: key }, m.isoformat());
       const ours = await ourView(sessions(key), m);
       assertSameView(ours, theirs, what);
@@ -308,8 +308,10 @@ function suite(dbName: TestDatabaseName, config: Config, dicts: () => string[]):
       it(`${c.label} on a new session: what either side writes, the other reads the same`, async () => {
         const theirKey = await django.create(DATA, c.django());
         const ourKey = await ourCreate(DATA, c.ours());
-        const theirs = await assertBothSee(theirKey, `${c.label}, written by Django`);
-        const ours = await assertBothSee(ourKey, `${c.label}, written by us`);
+        // One moment for both views: an expiry age read a second apart would differ by one.
+        const m = now();
+        const theirs = await assertBothSee(theirKey, `${c.label}, written by Django`, m);
+        const ours = await assertBothSee(ourKey, `${c.label}, written by us`, m);
         const theirRow = await django.row(theirKey);
         const ourRow = await django.row(ourKey);
         assert.ok(theirRow && ourRow);
